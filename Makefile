@@ -1,0 +1,118 @@
+# cabanas - a plain Makefile on pkg-config.
+#   make            build build/cabanas
+#   make run        install what is missing, build, migrate + seed ./var/cabanas.db, serve on :8080
+#   make test       install what is missing, build (normal + ASan/UBSan), run unit and integration tests
+#   make asan       build build-asan/cabanas with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make lint       cppcheck and the banned-function grep
+#   make format-check / make format
+#   make bench      wrk benchmarks against a local server (see docs/benchmarks.md)
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson libpq sqlite3 hiredis libsodium libcurl
+VERSION := $(shell cat VERSION)
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+WERROR  ?= -Werror
+CFLAGS  ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) -Isrc -Ibuild/gen \
+             -DCABANAS_VERSION='"$(VERSION)"' -DCABANAS_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -MMD -MP
+LIBS       = $(PKG_LIBS) -lpthread -lm
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC      := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+GEN_SRC  := build/gen/migrations_data.c
+MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
+
+OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/migrations_data.o
+ASAN_OBJ := $(patsubst %.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/migrations_data.o
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
+
+.PHONY: all run test asan unit lint format format-check bench clean deps test-deps
+
+all: build/cabanas
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+$(GEN_SRC): tools/embed_migrations.sh $(MIGRATIONS)
+	@mkdir -p $(dir $@)
+	tools/embed_migrations.sh > $@.tmp && mv $@.tmp $@
+
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC   $<'
+	@$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+
+build/obj/%.o: %.c $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	@echo '  CC   $<'
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/libcabanas.a: $(OBJ)
+	ar rcs $@ $^
+
+build/cabanas: build/obj/src/main.o build/libcabanas.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# --- sanitizer build: same sources, separate tree ---
+build-asan/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC   $< (asan)'
+	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -c $< -o $@
+
+build-asan/obj/%.o: %.c $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	@echo '  CC   $< (asan)'
+	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -c $< -o $@
+
+build-asan/libcabanas.a: $(ASAN_OBJ)
+	ar rcs $@ $^
+
+build-asan/cabanas: build-asan/obj/src/main.o build-asan/libcabanas.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+asan: build-asan/cabanas
+
+# --- unit tests (cmocka), built with the sanitizers ---
+build-asan/tests/%: tests/unit/%.c build-asan/libcabanas.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 $(shell pkg-config --cflags cmocka) -o $@ $< build-asan/libcabanas.a \
+	    $(LIBS) $(shell pkg-config --libs cmocka)
+
+unit: $(UNIT_BIN)
+
+test: test-deps
+	$(MAKE) --no-print-directory build/cabanas build-asan/cabanas unit
+	tests/run.sh
+
+run: deps
+	$(MAKE) --no-print-directory build/cabanas
+	@mkdir -p var
+	./build/cabanas migrate
+	HOST=$${HOST:-127.0.0.1} ./build/cabanas serve
+
+lint: build/cabanas
+	tools/lint.sh
+
+format-check:
+	clang-format --dry-run -Werror $(shell find src tests/unit -name '*.[ch]')
+
+format:
+	clang-format -i $(shell find src tests/unit -name '*.[ch]')
+
+bench: deps build/cabanas
+	scripts/bench.sh
+
+clean:
+	rm -rf build build-asan
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

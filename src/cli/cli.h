@@ -1,0 +1,17 @@
+/* cli.h - the subcommands of the `cabanas` binary. Each returns the process exit code:
+ * 0 success, 1 runtime failure, 2 usage or configuration error. */
+#ifndef CABANAS_CLI_H
+#define CABANAS_CLI_H
+
+#include "../core/config.h"
+
+#define EXIT_USAGE 2
+
+/* Parses the options every subcommand shares (--env-file FILE) plus the flags in `flags` (NULL-terminated
+ * "--name" strings, each setting flag_values[i] = 1). Loads the config. Returns 0 or EXIT_USAGE. */
+int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values, struct config *cfg);
+
+int cli_serve(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,75 @@
+/* config.h - the immutable configuration snapshot, read once from the environment.
+ *
+ * 12-factor: every setting is an environment variable; `--env-file FILE` adds KEY=VALUE lines that are
+ * parsed (never executed) and used only where the real environment does not set the same key.
+ * This module is the only place that calls getenv(). After config_load() the struct is never written
+ * again, so every thread may read it without locks. */
+#ifndef CABANAS_CONFIG_H
+#define CABANAS_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum db_engine { DB_ENGINE_SQLITE = 0, DB_ENGINE_POSTGRES = 1 };
+enum environment { ENV_DEVELOPMENT = 0, ENV_STAGING = 1, ENV_PRODUCTION = 2 };
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+#define CONFIG_STR_MAX 1024
+
+struct redis_url {
+    char host[256];
+    int port;
+    char password[256];
+    int db;
+};
+
+struct config {
+    /* server */
+    int port;
+    char host[256];
+    int http_threads;
+    long max_body_bytes;
+    int connection_timeout_s;
+    int max_connections;
+    int shutdown_drain_s;
+    char allowed_origins[CONFIG_STR_MAX];
+    char public_base_url[CONFIG_STR_MAX];
+    int test_endpoints; /* CABANAS_TEST_ENDPOINTS=1: /api/v1/_test/... routes for the test suite */
+
+    /* storage */
+    char database_url[CONFIG_STR_MAX];
+    enum db_engine db_engine;
+    char sqlite_path[CONFIG_STR_MAX]; /* when db_engine == DB_ENGINE_SQLITE */
+    int db_pool_size;
+    int db_connect_timeout_s;
+
+    /* redis (optional) */
+    char redis_url[CONFIG_STR_MAX];
+    int redis_enabled;
+    struct redis_url redis;
+
+    /* process */
+    enum environment environment;
+    enum log_level log_level;
+};
+
+/* Reads the configuration. `env_file` may be NULL. Returns 0, or -1 with a message naming the variable
+ * in `err`. Not thread-safe: call once, before threads start. */
+int config_load(struct config *cfg, const char *env_file, char *err, size_t errlen);
+
+/* Prints every setting, with secrets (passwords inside URLs, tokens) redacted. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Parses `redis://[:password@]host[:port][/db]` (also `rediss://` is refused). Returns 0 or -1. */
+int config_parse_redis_url(const char *url, struct redis_url *out);
+
+/* Classifies a DATABASE_URL; for SQLite writes the file path into `path`. Returns 0 or -1. */
+int config_parse_database_url(const char *url, enum db_engine *engine, char *path, size_t pathlen);
+
+/* Copies `url` into `out` with the password of its userinfo part replaced by "***". */
+void config_redact_url(const char *url, char *out, size_t outlen);
+
+const char *config_environment_name(enum environment env);
+const char *config_log_level_name(enum log_level level);
+
+#endif

@@ -1,0 +1,71 @@
+/* http.h - the request and response types every handler sees.
+ *
+ * Handlers never touch libmicrohttpd: they read a struct http_request (borrowed for the duration of
+ * the call) and fill a struct http_response, which the server sends and then frees. */
+#ifndef CABANAS_HTTP_H
+#define CABANAS_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 128
+#define HTTP_MAX_RESPONSE_HEADERS 12
+#define REQUEST_ID_MAX 64
+
+struct app; /* the process context (config, storage, redis); see api/app.h */
+
+struct http_request {
+    const char *method; /* as sent; HEAD is routed like GET */
+    int is_head;
+    const char *path;
+    const char *route; /* the matched template, e.g. "/api/v1/reservations/{code}" */
+    int nparams;
+    struct {
+        char name[32];
+        char value[HTTP_PARAM_MAX];
+    } params[HTTP_MAX_PARAMS];
+    const char *body;
+    size_t body_len;
+    json_t *json; /* parsed body on JSON routes (NULL when the body was empty); borrowed */
+    char request_id[REQUEST_ID_MAX + 1];
+    char client_ip[64];
+    struct app *app;
+    void *conn; /* the server's connection handle, for header and query lookups */
+};
+
+struct http_response {
+    int status;
+    const char *content_type;
+    char *body; /* malloc()ed, owned by the response */
+    size_t body_len;
+    int nheaders;
+    struct {
+        char name[48];
+        char value[512];
+    } headers[HTTP_MAX_RESPONSE_HEADERS];
+};
+
+typedef void (*http_handler)(struct http_request *req, struct http_response *res);
+
+/* Lookups; the results are borrowed and valid during the handler call. NULL when absent. */
+const char *http_request_header(const struct http_request *req, const char *name);
+const char *http_request_query(const struct http_request *req, const char *name);
+const char *http_request_param(const struct http_request *req, const char *name);
+
+/* Sets the body to the compact serialization of `j` and steals the reference. */
+void http_response_json(struct http_response *res, int status, json_t *j);
+/* Copies `len` bytes of `body`. */
+void http_response_body(struct http_response *res, int status, const char *content_type, const char *body,
+                        size_t len);
+/* Adds a header (silently dropped past HTTP_MAX_RESPONSE_HEADERS; names and values are ours). */
+void http_response_header(struct http_response *res, const char *name, const char *value);
+/* RFC 9457 problem: {"type","title","status","detail","error"} as application/problem+json. */
+void http_response_problem(struct http_response *res, int status, const char *error_code, const char *detail_fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
+void http_response_cleanup(struct http_response *res);
+
+/* The standard title for a status code ("Not Found"). */
+const char *http_status_title(int status);
+
+#endif

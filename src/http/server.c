@@ -1,0 +1,405 @@
+/* server.c - the libmicrohttpd adapter. See server.h for what it guarantees.
+ *
+ * Pitfalls of libmicrohttpd 0.9.75 this file avoids: the response is queued only on the final callback
+ * (after the whole body), request state is freed only in the completion callback, a connection timeout
+ * and a connection limit are always set, and SIGPIPE is ignored by main(). */
+#include "server.h"
+
+#include "../api/app.h"
+#include "../core/buf.h"
+#include "../core/ids.h"
+#include "../core/log.h"
+#include "../core/metrics.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct app *app;
+    const struct route *routes;
+    int nroutes;
+    int in_flight;
+    struct sockaddr_storage addr;
+};
+
+/* Per-request state, from the first access callback to the completion callback. */
+struct req_ctx {
+    struct timespec start;
+    struct buf body;
+    int too_big;
+    int status;
+    size_t bytes;
+    const char *route;
+    const char *method;
+    char request_id[REQUEST_ID_MAX + 1];
+};
+
+static struct metric *m_requests, *m_duration;
+
+static const char *known_method(const char *m)
+{
+    static const char *known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(m, known[i]) == 0)
+            return known[i];
+    return "OTHER";
+}
+
+static double elapsed_s(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* --- request accessors used by handlers (declared in http.h) --- */
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_request_param(const struct http_request *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+/* --- CORS and fixed headers --- */
+
+static int origin_allowed(const char *allowed, const char *origin)
+{
+    if (!origin || !*allowed)
+        return 0;
+    size_t ol = strlen(origin);
+    const char *p = allowed;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if ((t == 1 && p[0] == '*') || (t == ol && strncmp(p, origin, ol) == 0))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void add_common_headers(struct MHD_Response *r, const struct app *app, struct MHD_Connection *conn,
+                               const char *request_id)
+{
+    MHD_add_response_header(r, "X-Request-ID", request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    if (!MHD_get_response_header(r, "Content-Security-Policy"))
+        MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (!MHD_get_response_header(r, "Cache-Control"))
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (origin_allowed(app->cfg->allowed_origins, origin)) {
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(r, "Vary", "Origin");
+        MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                                "X-Request-ID, Location, Retry-After, Idempotent-Replayed");
+    }
+}
+
+static enum MHD_Result send_response(struct http_server *s, struct MHD_Connection *conn, struct req_ctx *ctx,
+                                     struct http_response *res)
+{
+    struct MHD_Response *r;
+    if (res->body) {
+        r = MHD_create_response_from_buffer(res->body_len, res->body, MHD_RESPMEM_MUST_FREE);
+        res->body = NULL; /* owned by libmicrohttpd now */
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!r)
+        return MHD_NO;
+    if (res->content_type)
+        MHD_add_response_header(r, "Content-Type", res->content_type);
+    for (int i = 0; i < res->nheaders; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    add_common_headers(r, s->app, conn, ctx->request_id);
+    ctx->status = res->status;
+    ctx->bytes = res->body_len;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)res->status, r);
+    MHD_destroy_response(r);
+    http_response_cleanup(res);
+    return ret;
+}
+
+static int is_json_content_type(const char *ct)
+{
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int method_has_body(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)outlen);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)outlen);
+}
+
+/* Routes and runs the handler; always leaves a response in `res`. */
+static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct req_ctx *ctx, const char *url,
+                     const char *method, struct http_response *res)
+{
+    struct http_request req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.is_head = strcmp(method, "HEAD") == 0;
+    req.path = url;
+    req.app = s->app;
+    req.conn = conn;
+    memcpy(req.request_id, ctx->request_id, sizeof req.request_id);
+    client_ip(conn, req.client_ip, sizeof req.client_ip);
+
+    if (ctx->too_big) {
+        http_response_problem(res, 413, "payload_too_large", "The request body is larger than %ld bytes",
+                              s->app->cfg->max_body_bytes);
+        return;
+    }
+    char allow[128];
+    int idx = router_match(s->routes, s->nroutes, method, url, &req, allow, sizeof allow);
+    if (idx == ROUTER_NOT_FOUND) {
+        ctx->route = "unmatched";
+        http_response_problem(res, 404, "not_found", "No resource at this path");
+        return;
+    }
+    if (idx == ROUTER_METHOD_NOT_ALLOWED) {
+        ctx->route = "unmatched";
+        if (strcmp(method, "OPTIONS") == 0) {
+            /* CORS preflight (or a plain OPTIONS): the allowed methods, no body */
+            res->status = 204;
+            http_response_header(res, "Allow", allow);
+            http_response_header(res, "Access-Control-Allow-Methods", allow);
+            http_response_header(res, "Access-Control-Allow-Headers",
+                                 "Content-Type, Authorization, Idempotency-Key, X-Request-ID");
+            http_response_header(res, "Access-Control-Max-Age", "600");
+            return;
+        }
+        http_response_problem(res, 405, "method_not_allowed", "Method %s is not allowed here", known_method(method));
+        http_response_header(res, "Allow", allow);
+        return;
+    }
+    const struct route *route = &s->routes[idx];
+    ctx->route = route->pattern;
+    req.body = ctx->body.data ? ctx->body.data : "";
+    req.body_len = ctx->body.len;
+
+    json_t *json = NULL;
+    if ((route->flags & ROUTE_JSON) && method_has_body(method) && req.body_len > 0) {
+        if (!is_json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"))) {
+            http_response_problem(res, 415, "unsupported_media_type", "Send the body as application/json");
+            return;
+        }
+        json_error_t jerr;
+        json = json_loadb(req.body, req.body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json) {
+            http_response_problem(res, 400, "invalid_json", "Malformed JSON at line %d, column %d", jerr.line,
+                                  jerr.column);
+            return;
+        }
+        req.json = json;
+    }
+    res->status = 0;
+    route->handler(&req, res);
+    json_decref(json);
+    if (res->status == 0)
+        http_response_problem(res, 500, "internal_error", "The handler produced no response");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct req_ctx *ctx = *req_cls;
+    if (!ctx) {
+        ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+        buf_init(&ctx->body, (size_t)s->app->cfg->max_body_bytes);
+        ctx->method = known_method(method);
+        ctx->route = "unmatched";
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
+        if (ids_request_id_valid(rid))
+            snprintf(ctx->request_id, sizeof ctx->request_id, "%s", rid);
+        else
+            ids_request_id_new(ctx->request_id);
+        *req_cls = ctx;
+        __atomic_add_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
+
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end != cl && n > (unsigned long long)s->app->cfg->max_body_bytes) {
+                /* Answer now, without reading the body; libmicrohttpd then closes the connection. */
+                ctx->too_big = 1;
+                struct http_response res = {0};
+                http_response_problem(&res, 413, "payload_too_large", "The request body is larger than %ld bytes",
+                                      s->app->cfg->max_body_bytes);
+                return send_response(s, conn, ctx, &res);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!ctx->too_big && buf_append(&ctx->body, upload_data, *upload_data_size) != 0) {
+            ctx->too_big = 1;
+            buf_cleanup(&ctx->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->status)
+        return MHD_YES; /* already answered (413 on Content-Length) */
+    struct http_response res = {0};
+    dispatch(s, conn, ctx, url, method, &res);
+    return send_response(s, conn, ctx, &res);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct http_server *s = cls;
+    struct req_ctx *ctx = *req_cls;
+    if (!ctx)
+        return;
+    double secs = elapsed_s(&ctx->start);
+    int status = ctx->status ? ctx->status : 499; /* client went away before we answered */
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && ctx->status == 0)
+        status = 499;
+    char st[8];
+    snprintf(st, sizeof st, "%d", status);
+    const char *labels[] = {ctx->method, ctx->route, st};
+    metrics_inc(m_requests, labels, 1);
+    const char *route_label[] = {ctx->route};
+    metrics_observe(m_duration, route_label, secs);
+    log_request(ctx->request_id, ctx->method, ctx->route, status, secs * 1000.0, ctx->bytes);
+    buf_cleanup(&ctx->body);
+    free(ctx);
+    *req_cls = NULL;
+    __atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_debug("libmicrohttpd: %s", msg);
+}
+
+static int resolve(const char *host, int port, struct sockaddr_storage *out, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int rc = getaddrinfo(host, portstr, &hints, &ai);
+    if (rc != 0 || !ai) {
+        snprintf(err, errlen, "HOST %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(out, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int http_server_start(struct app *app, const struct route *routes, int nroutes, struct http_server **out,
+                      char *err, size_t errlen)
+{
+    if (!m_requests) {
+        static const char *req_labels[] = {"method", "route", "status", NULL};
+        static const char *route_labels[] = {"route", NULL};
+        static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+        m_requests = metrics_counter("http_requests_total", "HTTP requests by method, route template and status.",
+                                     req_labels);
+        m_duration = metrics_histogram("http_request_duration_seconds",
+                                       "Time from first byte of the request to the completed response.",
+                                       route_labels, buckets, (int)(sizeof buckets / sizeof *buckets));
+    }
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->app = app;
+    s->routes = routes;
+    s->nroutes = nroutes;
+    if (resolve(app->cfg->host, app->cfg->port, &s->addr, err, errlen) < 0) {
+        free(s);
+        return -1;
+    }
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)app->cfg->max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", app->cfg->host, app->cfg->port);
+        free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int http_server_in_flight(const struct http_server *s)
+{
+    return __atomic_load_n(&s->in_flight, __ATOMIC_RELAXED);
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

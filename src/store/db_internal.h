@@ -1,0 +1,48 @@
+/* db_internal.h - what db.c (the pool) and the two engine files share. Not for other modules. */
+#ifndef CABANAS_DB_INTERNAL_H
+#define CABANAS_DB_INTERNAL_H
+
+#include "db.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#define DB_STMT_CACHE 128
+
+struct stmt_entry {
+    const char *sql; /* the caller's static string: the cache key */
+    void *handle;    /* sqlite3_stmt*, or a malloc()ed statement name for libpq */
+};
+
+struct db_conn {
+    enum db_engine engine;
+    const struct config *cfg;
+    struct db *db; /* the pool this slot belongs to */
+    PGconn *pg;
+    sqlite3 *lite;
+    int in_tx;
+    int broken; /* lost: reconnect before the next use */
+    int nstmts;
+    struct stmt_entry stmts[DB_STMT_CACHE];
+    char error[512];
+};
+
+struct db_result {
+    enum db_engine engine;
+    PGresult *pg;
+    int rows, cols;
+    char **cells; /* SQLite: rows*cols, NULL for SQL NULL */
+};
+
+/* engine entry points; each returns a DB_* code */
+int db_pg_connect(struct db_conn *c);
+void db_pg_disconnect(struct db_conn *c);
+int db_pg_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
+int db_pg_script(struct db_conn *c, const char *sql);
+
+int db_sqlite_connect(struct db_conn *c);
+void db_sqlite_disconnect(struct db_conn *c);
+int db_sqlite_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
+int db_sqlite_script(struct db_conn *c, const char *sql);
+
+#endif
