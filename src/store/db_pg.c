@@ -1,6 +1,8 @@
 /* db_pg.c - the PostgreSQL engine: libpq, prepared statements cached per connection, SQLSTATE mapping. */
 #include "db_internal.h"
 
+#include "../core/log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,18 @@ static void set_error(struct db_conn *c, const char *msg)
         c->error[--n] = '\0';
 }
 
+/* Server notices (e.g. "terminating connection") go to our log, not raw to stderr. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", message);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_info("postgresql: %s", msg);
+}
+
 int db_pg_connect(struct db_conn *c)
 {
     char timeout[16];
@@ -42,6 +56,7 @@ int db_pg_connect(struct db_conn *c)
         c->pg = NULL;
         return DB_UNAVAILABLE;
     }
+    PQsetNoticeProcessor(c->pg, on_notice, NULL);
     return DB_OK;
 }
 
