@@ -5,13 +5,13 @@
 #include "testing.h"
 
 static const struct route routes[] = {
-    {"GET", "/api/v1/healthz", health_handle_healthz, 0},
-    {"GET", "/api/v1/readyz", health_handle_readyz, 0},
+    {"GET", "/api/v1/healthz", health_handle_healthz, ROUTE_NO_RATE_LIMIT},
+    {"GET", "/api/v1/readyz", health_handle_readyz, ROUTE_NO_RATE_LIMIT},
     {"GET", "/api/v1/version", health_handle_version, 0},
-    {"GET", "/metrics", health_handle_metrics, 0},
+    {"GET", "/metrics", health_handle_metrics, ROUTE_NO_RATE_LIMIT},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
-    {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON},
+    {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
 };
 
 #define TEST_ROUTES 2

@@ -126,11 +126,12 @@ int cli_serve(int argc, char **argv)
                  cfg.redis.host, cfg.redis.port);
 
     health_init(&app);
+    struct http_hooks hooks = {0};
     int nroutes;
     const struct route *routes = routes_table(cfg.test_endpoints, &nroutes);
     if (cfg.test_endpoints)
         log_warn("CABANAS_TEST_ENDPOINTS is on: /api/v1/_test/ routes are served (never in production)");
-    if (http_server_start(&app, routes, nroutes, &server, err, sizeof err) < 0) {
+    if (http_server_start(&app, routes, nroutes, &hooks, &server, err, sizeof err) < 0) {
         log_error("http: %s", err);
         fprintf(stderr, "cabanas serve: %s\n", err);
         goto out;

@@ -10,6 +10,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define ENV_FILE_MAX_BYTES (256 * 1024)
 #define ENV_FILE_MAX_ENTRIES 512
@@ -44,6 +48,21 @@ static const struct setting settings[] = {
     {"REDIS_URL", K_URL, "", OFF(redis_url), 0, CONFIG_STR_MAX - 1, 1},
     {"ENVIRONMENT", K_ENUM_ENV, "development", OFF(environment), 0, 0, 0},
     {"LOG_LEVEL", K_ENUM_LOG, "info", OFF(log_level), 0, 0, 0},
+    {"DEPOSIT_PERCENT", K_INT, "30", OFF(deposit_percent), 0, 100, 0},
+    {"HOLD_MINUTES", K_INT, "30", OFF(hold_minutes), 1, 10080, 0},
+    {"HOLD_SECONDS", K_INT, "0", OFF(hold_seconds), 0, 604800, 0},
+    {"PROPERTY_TIMEZONE", K_STR, "America/Argentina/Buenos_Aires", OFF(property_timezone), 1, 127, 0},
+    {"BOOKING_HORIZON_DAYS", K_INT, "730", OFF(booking_horizon_days), 1, 3650, 0},
+    {"JOB_EXPIRATION_INTERVAL_SECONDS", K_INT, "60", OFF(job_expiration_interval_s), 1, 86400, 0},
+    {"JWT_SECRET", K_STR, "", OFF(jwt_secret), 0, 511, 1},
+    {"ADMIN_TOKEN_TTL", K_INT, "43200", OFF(admin_token_ttl_s), 60, 2592000, 0},
+    {"ADMIN_ALLOWED_EMAILS", K_STR, "", OFF(admin_allowed_emails), 0, CONFIG_STR_MAX - 1, 0},
+    {"LOGIN_MAX_FAILURES", K_INT, "5", OFF(login_max_failures), 1, 1000, 0},
+    {"LOGIN_LOCKOUT_SECONDS", K_INT, "900", OFF(login_lockout_s), 1, 86400, 0},
+    {"RATE_LIMIT_ENABLED", K_BOOL, "true", OFF(rate_limit_enabled), 0, 1, 0},
+    {"RATE_LIMIT_REQUESTS", K_INT, "300", OFF(rate_limit_requests), 1, 1000000, 0},
+    {"RATE_LIMIT_WINDOW_SECONDS", K_INT, "60", OFF(rate_limit_window_s), 1, 86400, 0},
+    {"TRUST_PROXY", K_BOOL, "false", OFF(trust_proxy), 0, 1, 0},
 };
 
 /* --- env file: parsed into a small table, consulted after the real environment --- */
@@ -388,6 +407,35 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
         snprintf(err, errlen, "HOST: must not be empty");
         return -1;
     }
+    /* A zone name is a relative path below /usr/share/zoneinfo (Debian's tzdata). */
+    char zpath[256];
+    snprintf(zpath, sizeof zpath, "/usr/share/zoneinfo/%s", cfg->property_timezone);
+    if (strstr(cfg->property_timezone, "..") || cfg->property_timezone[0] == '/' || access(zpath, R_OK) != 0) {
+        snprintf(err, errlen, "PROPERTY_TIMEZONE: unknown time zone '%s' (expected e.g. America/Argentina/Buenos_Aires)",
+                 cfg->property_timezone);
+        return -1;
+    }
+    if (cfg->jwt_secret[0] && strlen(cfg->jwt_secret) < 32) {
+        snprintf(err, errlen, "JWT_SECRET: must be at least 32 bytes (generate one with `openssl rand -hex 32`)");
+        return -1;
+    }
+    if (!cfg->jwt_secret[0]) {
+        if (cfg->environment != ENV_DEVELOPMENT) {
+            snprintf(err, errlen, "JWT_SECRET: required when ENVIRONMENT is %s (at least 32 bytes)",
+                     config_environment_name(cfg->environment));
+            return -1;
+        }
+        unsigned char raw[32];
+        static const char hex[] = "0123456789abcdef";
+        if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+            abort();
+        for (size_t i = 0; i < sizeof raw; i++) {
+            cfg->jwt_secret[2 * i] = hex[raw[i] >> 4];
+            cfg->jwt_secret[2 * i + 1] = hex[raw[i] & 15];
+        }
+        cfg->jwt_secret[2 * sizeof raw] = '\0';
+        cfg->jwt_secret_generated = 1;
+    }
     if (*cfg->public_base_url && strncmp(cfg->public_base_url, "http://", 7) != 0 &&
         strncmp(cfg->public_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "PUBLIC_BASE_URL: expected an http:// or https:// URL");
@@ -429,4 +477,35 @@ void config_print(const struct config *cfg, FILE *out)
     }
     fprintf(out, "# database engine: %s\n", cfg->db_engine == DB_ENGINE_POSTGRES ? "postgresql" : "sqlite");
     fprintf(out, "# redis: %s\n", cfg->redis_enabled ? "enabled" : "disabled (in-process fallbacks)");
+}
+
+int config_hold_seconds(const struct config *cfg)
+{
+    return cfg->hold_seconds > 0 ? cfg->hold_seconds : cfg->hold_minutes * 60;
+}
+
+int config_admin_allowed(const struct config *cfg, const char *email)
+{
+    if (!email || !*email)
+        return 0;
+    size_t el = strlen(email);
+    const char *p = cfg->admin_allowed_emails;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if (t == el && strncasecmp(p, email, el) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+void config_apply_timezone(const struct config *cfg)
+{
+    setenv("TZ", cfg->property_timezone, 1);
+    tzset();
 }

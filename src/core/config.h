@@ -51,7 +51,38 @@ struct config {
     /* process */
     enum environment environment;
     enum log_level log_level;
+
+    /* booking */
+    int deposit_percent;
+    int hold_minutes;
+    int hold_seconds; /* 0: unset; otherwise overrides hold_minutes (tests use a few seconds) */
+    char property_timezone[128];
+    int booking_horizon_days;
+    int job_expiration_interval_s;
+
+    /* admin */
+    char jwt_secret[512];
+    int jwt_secret_generated; /* development only: a random per-process secret */
+    int admin_token_ttl_s;
+    char admin_allowed_emails[CONFIG_STR_MAX];
+    int login_max_failures;
+    int login_lockout_s;
+
+    /* rate limiting */
+    int rate_limit_enabled;
+    int rate_limit_requests;
+    int rate_limit_window_s;
+    int trust_proxy;
 };
+
+/* The hold duration in seconds: HOLD_SECONDS when set, else HOLD_MINUTES * 60. */
+int config_hold_seconds(const struct config *cfg);
+
+/* 1 when `email` (case-insensitive) is in ADMIN_ALLOWED_EMAILS. */
+int config_admin_allowed(const struct config *cfg, const char *email);
+
+/* Points the process's local time at PROPERTY_TIMEZONE (TZ + tzset). Call once before threads start. */
+void config_apply_timezone(const struct config *cfg);
 
 /* Reads the configuration. `env_file` may be NULL. Returns 0, or -1 with a message naming the variable
  * in `err`. Not thread-safe: call once, before threads start. */

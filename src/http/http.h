@@ -29,7 +29,8 @@ struct http_request {
     size_t body_len;
     json_t *json; /* parsed body on JSON routes (NULL when the body was empty); borrowed */
     char request_id[REQUEST_ID_MAX + 1];
-    char client_ip[64];
+    char client_ip[64]; /* the peer, or with TRUST_PROXY the Fly-Client-IP / first X-Forwarded-For hop */
+    char admin_email[256]; /* set by hooks.authorize on ROUTE_ADMIN routes */
     struct app *app;
     void *conn; /* the server's connection handle, for header and query lookups */
 };

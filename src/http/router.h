@@ -8,7 +8,10 @@
 
 #include "http.h"
 
-#define ROUTE_JSON 0x1 /* the body, when present, must be application/json and is parsed */
+#define ROUTE_JSON 0x1          /* the body, when present, must be application/json and is parsed */
+#define ROUTE_ADMIN 0x2         /* needs an admin bearer token (hooks.authorize) */
+#define ROUTE_IDEMPOTENT 0x4    /* honours the Idempotency-Key header (hooks.idempotent) */
+#define ROUTE_NO_RATE_LIMIT 0x8 /* health, readiness, metrics: never rate limited */
 
 struct route {
     const char *method;

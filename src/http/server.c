@@ -24,6 +24,7 @@ struct http_server {
     struct app *app;
     const struct route *routes;
     int nroutes;
+    struct http_hooks hooks;
     int in_flight;
     struct sockaddr_storage addr;
 };
@@ -160,8 +161,27 @@ static int method_has_body(const char *m)
     return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
 }
 
-static void client_ip(struct MHD_Connection *conn, char *out, size_t outlen)
+/* The client's address: behind Fly.io's proxy (TRUST_PROXY) the Fly-Client-IP header, else the first
+ * X-Forwarded-For hop; otherwise the TCP peer. Only with TRUST_PROXY, since anyone can send the headers. */
+static void client_ip(struct MHD_Connection *conn, int trust_proxy, char *out, size_t outlen)
 {
+    if (trust_proxy) {
+        const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Fly-Client-IP");
+        size_t n = 0;
+        if (!h || !*h) {
+            h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+        }
+        if (h) {
+            while (*h == ' ')
+                h++;
+            n = strcspn(h, ", ");
+        }
+        if (n > 0 && n < outlen) {
+            memcpy(out, h, n);
+            out[n] = '\0';
+            return;
+        }
+    }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     out[0] = '\0';
     if (!ci || !ci->client_addr)
@@ -185,7 +205,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     req.app = s->app;
     req.conn = conn;
     memcpy(req.request_id, ctx->request_id, sizeof req.request_id);
-    client_ip(conn, req.client_ip, sizeof req.client_ip);
+    client_ip(conn, s->app->cfg->trust_proxy, req.client_ip, sizeof req.client_ip);
 
     if (ctx->too_big) {
         http_response_problem(res, 413, "payload_too_large", "The request body is larger than %ld bytes",
@@ -194,6 +214,9 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     }
     char allow[128];
     int idx = router_match(s->routes, s->nroutes, method, url, &req, allow, sizeof allow);
+    const struct route *route = idx >= 0 ? &s->routes[idx] : NULL;
+    if (s->hooks.rate_limit && !(route && (route->flags & ROUTE_NO_RATE_LIMIT)) && s->hooks.rate_limit(&req, res) < 0)
+        return;
     if (idx == ROUTER_NOT_FOUND) {
         ctx->route = "unmatched";
         http_response_problem(res, 404, "not_found", "No resource at this path");
@@ -215,11 +238,18 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
         http_response_header(res, "Allow", allow);
         return;
     }
-    const struct route *route = &s->routes[idx];
     ctx->route = route->pattern;
     req.body = ctx->body.data ? ctx->body.data : "";
     req.body_len = ctx->body.len;
 
+    if (route->flags & ROUTE_ADMIN) {
+        if (!s->hooks.authorize) {
+            http_response_problem(res, 401, "unauthorized", "Admin authentication is not available");
+            return;
+        }
+        if (s->hooks.authorize(&req, res) < 0)
+            return;
+    }
     json_t *json = NULL;
     if ((route->flags & ROUTE_JSON) && method_has_body(method) && req.body_len > 0) {
         if (!is_json_content_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"))) {
@@ -236,7 +266,10 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
         req.json = json;
     }
     res->status = 0;
-    route->handler(&req, res);
+    if ((route->flags & ROUTE_IDEMPOTENT) && s->hooks.idempotent)
+        s->hooks.idempotent(&req, res, route->handler);
+    else
+        route->handler(&req, res);
     json_decref(json);
     if (res->status == 0)
         http_response_problem(res, 500, "internal_error", "The handler produced no response");
@@ -349,8 +382,8 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, cha
     return 0;
 }
 
-int http_server_start(struct app *app, const struct route *routes, int nroutes, struct http_server **out,
-                      char *err, size_t errlen)
+int http_server_start(struct app *app, const struct route *routes, int nroutes, const struct http_hooks *hooks,
+                      struct http_server **out, char *err, size_t errlen)
 {
     if (!m_requests) {
         static const char *req_labels[] = {"method", "route", "status", NULL};
@@ -368,6 +401,8 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes, 
     s->app = app;
     s->routes = routes;
     s->nroutes = nroutes;
+    if (hooks)
+        s->hooks = *hooks;
     if (resolve(app->cfg->host, app->cfg->port, &s->addr, err, errlen) < 0) {
         free(s);
         return -1;

@@ -13,9 +13,21 @@
 
 struct http_server;
 
-/* Binds cfg->host:cfg->port and starts the worker threads. 0, or -1 with a message. */
-int http_server_start(struct app *app, const struct route *routes, int nroutes, struct http_server **out,
-                      char *err, size_t errlen);
+/* Middleware the server runs around handlers. Any of them may be NULL (then that step is skipped). */
+struct http_hooks {
+    /* Every routed and unrouted request except ROUTE_NO_RATE_LIMIT routes: 0 to go on, or -1 with the
+     * response (429) written. */
+    int (*rate_limit)(struct http_request *req, struct http_response *res);
+    /* ROUTE_ADMIN routes, before the body is parsed: 0 to go on (req->admin_email set), or -1 with the
+     * response (401/403/429) written. */
+    int (*authorize)(struct http_request *req, struct http_response *res);
+    /* ROUTE_IDEMPOTENT routes: runs `handler` or replays a stored answer. */
+    void (*idempotent)(struct http_request *req, struct http_response *res, http_handler handler);
+};
+
+/* Binds cfg->host:cfg->port and starts the worker threads. `hooks` is copied. 0, or -1 with a message. */
+int http_server_start(struct app *app, const struct route *routes, int nroutes, const struct http_hooks *hooks,
+                      struct http_server **out, char *err, size_t errlen);
 
 /* Requests between their first callback and their completion callback. */
 int http_server_in_flight(const struct http_server *s);
