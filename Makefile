@@ -85,7 +85,8 @@ asan: build-asan/cabanas
 # --- unit tests (cmocka), built with the sanitizers ---
 build-asan/tests/%: tests/unit/%.c build-asan/libcabanas.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 $(shell pkg-config --cflags cmocka) -o $@ $< build-asan/libcabanas.a \
+	@echo '  TEST $<'
+	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 $(shell pkg-config --cflags cmocka) -o $@ $< build-asan/libcabanas.a \
 	    $(LIBS) $(shell pkg-config --libs cmocka)
 
 unit: $(UNIT_BIN)

@@ -97,12 +97,11 @@ BEGIN
     SELECT RAISE(ABORT, 'stay_claims_no_overlap');
 END;
 
--- A status change must agree with the claim (insert: the claim follows in the same transaction).
+-- A stay becoming active must already hold its claim (on insert the claim follows in the same
+-- transaction; on release the status changes first and the claim is deleted right after).
 CREATE TRIGGER reservations_claim_consistent AFTER UPDATE OF status ON reservations
-WHEN (NEW.status IN ('pre_reserved', 'confirmed')
-      AND NOT EXISTS (SELECT 1 FROM stay_claims c WHERE c.reservation_id = NEW.id))
-  OR (NEW.status NOT IN ('pre_reserved', 'confirmed')
-      AND EXISTS (SELECT 1 FROM stay_claims c WHERE c.reservation_id = NEW.id))
+WHEN NEW.status IN ('pre_reserved', 'confirmed')
+     AND NOT EXISTS (SELECT 1 FROM stay_claims c WHERE c.reservation_id = NEW.id)
 BEGIN
     SELECT RAISE(ABORT, 'reservation status and claim disagree');
 END;

@@ -289,21 +289,52 @@ int config_parse_database_url(const char *url, enum db_engine *engine, char *pat
     return -1;
 }
 
+static void put(char *out, size_t outlen, size_t *used, const char *s, size_t n)
+{
+    if (*used + 1 >= outlen)
+        return;
+    if (n > outlen - *used - 1)
+        n = outlen - *used - 1;
+    memcpy(out + *used, s, n);
+    *used += n;
+    out[*used] = '\0';
+}
+
+/* Hides user:PASSWORD@, redis://PASSWORD@ (split at the last '@', as the Redis parser does) and libpq's
+ * ?password=… / &password=…. Over-redacting is fine; leaking is not. */
 void config_redact_url(const char *url, char *out, size_t outlen)
 {
+    size_t used = 0;
+    if (!outlen)
+        return;
+    out[0] = '\0';
+    const char *p = url;
     const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    if (!scheme || !at) {
-        snprintf(out, outlen, "%s", url);
-        return;
+    const char *user = scheme ? scheme + 3 : NULL;
+    const char *at = user ? strrchr(user, '@') : NULL;
+    if (at) {
+        const char *colon = memchr(user, ':', (size_t)(at - user));
+        if (colon) {
+            put(out, outlen, &used, url, (size_t)(colon + 1 - url));
+            put(out, outlen, &used, "***", 3);
+            p = at;
+        } else if (strncmp(url, "redis://", 8) == 0) {
+            put(out, outlen, &used, url, (size_t)(user - url));
+            put(out, outlen, &used, "***", 3);
+            p = at;
+        }
     }
-    const char *user = scheme + 3;
-    const char *colon = memchr(user, ':', (size_t)(at - user));
-    if (!colon) {
-        snprintf(out, outlen, "%s", url);
-        return;
+    const char *q;
+    while ((q = strstr(p, "password=")) != NULL) {
+        q += 9;
+        put(out, outlen, &used, p, (size_t)(q - p));
+        p = q;
+        if (q - 9 > url && (q[-10] == '?' || q[-10] == '&')) {
+            put(out, outlen, &used, "***", 3);
+            p = q + strcspn(q, "&#");
+        }
     }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+    put(out, outlen, &used, p, strlen(p));
 }
 
 const char *config_environment_name(enum environment env)
@@ -386,7 +417,7 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
         return -1;
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
         const char *v = lookup(settings[i].name);
-        if (!v || (!*v && settings[i].kind != K_STR && settings[i].kind != K_URL))
+        if (!v)
             v = settings[i].def;
         if (apply(cfg, &settings[i], v, err, errlen) < 0)
             return -1;

@@ -64,6 +64,11 @@ int router_match(const struct route *routes, int nroutes, const char *method, co
     for (int i = 0; i < nroutes; i++) {
         if (!match_path(routes[i].pattern, path, NULL))
             continue;
+        int seen = 0; /* two templates may match one path with the same method */
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(routes[j].method, routes[i].method) == 0 && match_path(routes[j].pattern, path, NULL);
+        if (seen)
+            continue;
         int n = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);
         if (n < 0 || (size_t)n >= allowlen - used)
             break;

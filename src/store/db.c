@@ -219,7 +219,8 @@ int db_commit(struct db_conn *c)
 {
     static const char *sql = "COMMIT";
     int rc = db_exec(c, sql, 0, NULL, NULL);
-    c->in_tx = 0;
+    if (rc == DB_OK || c->engine == DB_ENGINE_POSTGRES)
+        c->in_tx = 0; /* a failed PostgreSQL COMMIT ends the transaction; a busy SQLite one does not */
     return rc;
 }
 

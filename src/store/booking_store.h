@@ -1,0 +1,100 @@
+/* booking_store.h - accommodations, reservations, blocks and their claims on nights, on both engines.
+ *
+ * The no-overlap guarantee is the database's (see migrations/postgres/0002_booking.sql): every active stay or
+ * block owns one row of stay_claims, and the engine refuses a claim that shares a night with another
+ * claim of the same accommodation. Functions that change a stay's status do it in one transaction with
+ * its claim, reservation row first (so concurrent writers serialize on it), claim second.
+ *
+ * All functions take the pool, borrow a connection for their duration and are thread-safe. They return
+ * DB_OK or a DB_* code from db.h, or STORE_NOT_FOUND / STORE_INVALID_STATE below. `now` is unix seconds,
+ * passed in so expiry is decided by one clock per request. */
+#ifndef CABANAS_BOOKING_STORE_H
+#define CABANAS_BOOKING_STORE_H
+
+#include "db.h"
+#include "domain/booking.h"
+
+#define STORE_NOT_FOUND (-10)
+#define STORE_INVALID_STATE (-11)
+
+#define STORE_LIST_MAX 200
+
+/* --- accommodations --- */
+
+/* Active ones only unless include_inactive. *out is malloc()ed (free() it), at most STORE_LIST_MAX. */
+int store_accommodation_list(struct db *db, int include_inactive, struct accommodation **out, int *n);
+int store_accommodation_get(struct db *db, long long id, struct accommodation *out);
+/* Inserts `a` (id, created_at, updated_at are set from the database and `now`). */
+int store_accommodation_create(struct db *db, struct accommodation *a, long long now);
+/* Writes every field of `a` (by a->id); STORE_NOT_FOUND when there is no such row. */
+int store_accommodation_update(struct db *db, struct accommodation *a, long long now);
+/* 1 in *found when an accommodation with this exact name exists. */
+int store_accommodation_exists_named(struct db *db, const char *name, long long *id, int *found);
+
+/* The accommodation and whether any claim other than a stale hold shares a night of [check_in,
+ * check_out). One round trip. */
+int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
+                                     long long now, struct accommodation *acc, int *taken);
+
+/* --- holds and reservations --- */
+
+struct hold_request {
+    long long accommodation_id;
+    char check_in[11], check_out[11];
+    int guests;
+    const char *guest_name, *guest_phone, *guest_email; /* email may be NULL */
+    const char *channel;
+    int nights;
+    int64_t total_cents, deposit_cents;
+    int deposit_percent;
+    const char *currency;
+    long long expires_at;
+};
+
+/* Read-only: 1 in *taken when an active claim (not a stale hold) shares a night. */
+int store_nights_taken(struct db *db, long long accommodation_id, const char *check_in, const char *check_out,
+                       long long now, int *taken);
+
+/* In one transaction: expires stale holds on those nights, inserts the hold and claims its nights.
+ * DB_CONFLICT when the nights are taken. Fills *out; *expired counts the stale holds it expired. */
+int store_hold_create(struct db *db, const struct hold_request *h, long long now, struct reservation *out,
+                      int *expired);
+
+int store_reservation_get(struct db *db, const char *code, struct reservation *out);
+
+/* pre_reserved (not yet expired) or confirmed -> cancelled, nights freed. STORE_INVALID_STATE otherwise. */
+int store_reservation_cancel(struct db *db, const char *code, const char *reason, long long now,
+                             struct reservation *out);
+
+/* pre_reserved -> confirmed; expired -> confirmed only if its nights are still free (DB_CONFLICT if not).
+ * paid_cents < 0 means "the deposit". STORE_INVALID_STATE for confirmed or cancelled. */
+int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cents, const char *note,
+                              long long now, struct reservation *out);
+
+struct reservation_filter {
+    const char *status;        /* "" = any */
+    long long accommodation_id; /* 0 = any */
+    const char *from, *to;      /* stays overlapping [from, to); "" = open */
+    const char *q;              /* "" = any; searched in code, name, phone, email (case-insensitive) */
+    int limit, offset;
+};
+
+/* *items malloc()ed (free() it). *total counts every match, regardless of limit/offset. */
+int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items, int *n,
+                           int *total);
+
+/* The sweeper: every pre_reserved hold with expires_at <= now becomes expired and frees its nights. */
+int store_holds_expire(struct db *db, long long now, int *expired);
+
+/* Holds still active (not yet at their expiry). */
+int store_holds_active_count(struct db *db, long long now, int *count);
+
+/* --- blocks --- */
+
+/* Inserts the block and claims its nights (stale holds on them are expired first). DB_CONFLICT if taken. */
+int store_block_create(struct db *db, struct block *b, long long now);
+int store_block_list(struct db *db, long long accommodation_id, struct block **items, int *n);
+/* STORE_NOT_FOUND when the block does not exist for that accommodation. */
+int store_block_delete(struct db *db, long long accommodation_id, long long block_id);
+
+#endif
