@@ -18,13 +18,13 @@ CFLAGS  ?= -O2 -g
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) -Isrc -Ibuild/gen \
-             -DCABANAS_VERSION='"$(VERSION)"' -DCABANAS_COMMIT='"$(COMMIT)"' $(PKG_CFLAGS) -MMD -MP
+             -DCABANAS_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
 LIBS       = $(PKG_LIBS) -lpthread -lm
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
-GEN_SRC  := build/gen/migrations_data.c
+GEN_SRC  := build/gen/migrations_data.c build/gen/commit.h
 MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
 
 OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/migrations_data.o
@@ -33,7 +33,7 @@ ASAN_OBJ := $(patsubst %.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/migrati
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test asan unit lint format format-check bench clean deps test-deps
+.PHONY: all run test asan unit lint format format-check bench clean deps test-deps FORCE
 
 all: build/cabanas
 
@@ -43,7 +43,16 @@ deps:
 test-deps:
 	@scripts/install-deps.sh --test
 
-$(GEN_SRC): tools/embed_migrations.sh $(MIGRATIONS)
+# The commit id lives in a generated header rewritten only when it changes, so a new commit rebuilds
+# exactly the files that show it.
+build/gen/commit.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define CABANAS_COMMIT "$(COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+FORCE:
+
+build/gen/migrations_data.c: tools/embed_migrations.sh $(MIGRATIONS)
 	@mkdir -p $(dir $@)
 	tools/embed_migrations.sh > $@.tmp && mv $@.tmp $@
 
@@ -99,6 +108,7 @@ run: deps
 	$(MAKE) --no-print-directory build/cabanas
 	@mkdir -p var
 	./build/cabanas migrate
+	./build/cabanas seed
 	HOST=$${HOST:-127.0.0.1} ./build/cabanas serve
 
 lint: build/cabanas

@@ -17,6 +17,8 @@ static const struct {
 } commands[] = {
     {"serve", cli_serve, "serve [--migrate] [--env-file FILE]   run the HTTP server"},
     {"migrate", cli_migrate, "migrate [--status] [--env-file FILE]  apply pending migrations (or list them)"},
+    {"seed", cli_seed, "seed [--env-file FILE]               create the demo accommodations if missing"},
+    {"admin", cli_admin, "admin set-password|token EMAIL       set an admin password (stdin), print a token"},
     {"config-check", cmd_config_check, "config-check [--env-file FILE]       print the effective configuration"},
     {"version", cmd_version, "version                              print version and commit"},
     {"help", cmd_help, "help                                 this text"},

@@ -1,6 +1,8 @@
 /* routes.c - every route of the API in one table, so the whole surface is visible in one place. */
 #include "routes.h"
 
+#include "auth.h"
+#include "booking_api.h"
 #include "health.h"
 #include "testing.h"
 
@@ -9,12 +11,39 @@ static const struct route routes[] = {
     {"GET", "/api/v1/readyz", health_handle_readyz, ROUTE_NO_RATE_LIMIT},
     {"GET", "/api/v1/version", health_handle_version, 0},
     {"GET", "/metrics", health_handle_metrics, ROUTE_NO_RATE_LIMIT},
+    {"POST", "/api/v1/admin/login", auth_handle_login, ROUTE_JSON},
+    {"GET", "/api/v1/admin/me", auth_handle_me, ROUTE_ADMIN},
+    /* public booking API */
+    {"GET", "/api/v1/accommodations", api_accommodations_list, 0},
+    {"GET", "/api/v1/accommodations/{id}", api_accommodation_get, 0},
+    {"GET", "/api/v1/accommodations/{id}/availability", api_accommodation_availability, 0},
+    {"GET", "/api/v1/availability", api_availability_search, 0},
+    {"POST", "/api/v1/reservations", api_reservation_create, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"POST", "/api/v1/reservations/pre-reserve", api_reservation_create, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"GET", "/api/v1/reservations/{code}", api_reservation_get, 0},
+    {"POST", "/api/v1/reservations/{code}/cancel", api_reservation_cancel, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin booking API */
+    {"GET", "/api/v1/admin/accommodations", api_admin_accommodations_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/accommodations", api_admin_accommodation_create, ROUTE_ADMIN | ROUTE_JSON},
+    {"GET", "/api/v1/admin/accommodations/{id}", api_admin_accommodation_get, ROUTE_ADMIN},
+    {"PATCH", "/api/v1/admin/accommodations/{id}", api_admin_accommodation_patch, ROUTE_ADMIN | ROUTE_JSON},
+    {"DELETE", "/api/v1/admin/accommodations/{id}", api_admin_accommodation_delete, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/accommodations/{id}/blocks", api_admin_blocks_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/accommodations/{id}/blocks", api_admin_block_create, ROUTE_ADMIN | ROUTE_JSON},
+    {"DELETE", "/api/v1/admin/accommodations/{id}/blocks/{block_id}", api_admin_block_delete, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/reservations", api_admin_reservations_list, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/reservations/{code}", api_admin_reservation_get, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/reservations/{code}/confirm", api_admin_reservation_confirm,
+     ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
+     ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"POST", "/api/v1/_test/effect", testing_handle_effect, ROUTE_JSON | ROUTE_IDEMPOTENT},
 };
 
-#define TEST_ROUTES 2
+#define TEST_ROUTES 3
 
 const struct route *routes_table(int test_endpoints, int *count)
 {

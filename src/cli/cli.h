@@ -13,5 +13,8 @@ int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values,
 
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
+int cli_seed(int argc, char **argv);
+/* admin set-password EMAIL | admin token EMAIL (src/cli/admin.c) */
+int cli_admin(int argc, char **argv);
 
 #endif

@@ -7,12 +7,17 @@
 #include "cli.h"
 
 #include "../api/app.h"
+#include "../api/auth.h"
 #include "../api/health.h"
 #include "../api/routes.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
 #include "../core/version.h"
+#include "../http/idempotency.h"
+#include "../http/ratelimit.h"
 #include "../http/server.h"
+#include "../jobs/sweeper.h"
+#include "booking/service.h"
 #include "../store/migrate.h"
 
 #include <signal.h>
@@ -96,6 +101,7 @@ int cli_serve(int argc, char **argv)
     if (rc)
         return rc;
     log_set_level(cfg.log_level);
+    config_apply_timezone(&cfg); /* before any thread: "today" is the property's date */
 
     /* Block the shutdown signals before any thread starts, so every thread inherits the mask and only
      * sigtimedwait() below sees them. */
@@ -112,6 +118,7 @@ int cli_serve(int argc, char **argv)
     app.start_time = now_wall();
     int exit_code = 1;
     struct http_server *server = NULL;
+    struct sweeper *sweeper = NULL;
     if (db_open(&cfg, &app.db, err, sizeof err) != DB_OK) {
         log_error("storage: %s", err);
         goto out;
@@ -126,7 +133,16 @@ int cli_serve(int argc, char **argv)
                  cfg.redis.host, cfg.redis.port);
 
     health_init(&app);
+    booking_init();
+    ratelimit_init();
+    idempotency_init();
     struct http_hooks hooks = {0};
+    hooks.authorize = auth_authorize;
+    if (cfg.jwt_secret_generated)
+        log_warn("JWT_SECRET not set: using a random per-process secret (development only); "
+                 "tokens die with the process");
+    hooks.rate_limit = cfg.rate_limit_enabled ? ratelimit_check : NULL;
+    hooks.idempotent = idempotency_run;
     int nroutes;
     const struct route *routes = routes_table(cfg.test_endpoints, &nroutes);
     if (cfg.test_endpoints)
@@ -142,6 +158,7 @@ int cli_serve(int argc, char **argv)
              config_environment_name(cfg.environment));
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
+    sweeper = sweeper_start(&app);
 
     for (;;) {
         int sig = sigwaitinfo(&signals, NULL);
@@ -151,11 +168,14 @@ int cli_serve(int argc, char **argv)
         }
     }
     drain(&app, server, &signals);
+    sweeper_stop(sweeper);
+    sweeper = NULL;
     http_server_stop(server);
     server = NULL;
     exit_code = 0;
     log_info("stopped");
 out:
+    sweeper_stop(sweeper);
     http_server_stop(server);
     redis_close(app.redis);
     db_close(app.db);

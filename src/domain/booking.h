@@ -75,7 +75,7 @@ struct block {
     char end[11];   /* first free night again */
     char reason[REASON_MAX + 1];
     char source[64];
-    char created_by[GUEST_EMAIL_MAX + 1];
+    char created_by[256]; /* an admin email */
     long long created_at;
 };
 

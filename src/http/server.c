@@ -117,7 +117,8 @@ static void add_common_headers(struct MHD_Response *r, const struct app *app, st
         MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(r, "Vary", "Origin");
         MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                                "X-Request-ID, Location, Retry-After, Idempotent-Replayed");
+                                "X-Request-ID, Location, Retry-After, Idempotent-Replayed, RateLimit-Limit, RateLimit-Remaining, "
+                                "RateLimit-Reset");
     }
 }
 

@@ -314,7 +314,8 @@ class SqlitePlatformTest(EngineChecks, ServerTestCase):
         marker = tmp.file("executed")
         with open(path, "w") as f:
             f.write("# staging\nexport PORT=9123\nDATABASE_URL='postgresql://app:s3cr3tpw@db.internal:5432/x'\n"
-                    "REDIS_URL=redis://:r3d1spw@cache:6379/1\nHOST=$(touch %s)\nENVIRONMENT=staging\n" % marker)
+                    "REDIS_URL=redis://:r3d1spw@cache:6379/1\nHOST=$(touch %s)\nENVIRONMENT=staging\n"
+                    "JWT_SECRET=0123456789abcdef0123456789abcdef-jwt\n" % marker)
         p = subprocess.run([BIN, "config-check", "--env-file", path], env={"PATH": os.environ["PATH"]},
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -324,6 +325,8 @@ class SqlitePlatformTest(EngineChecks, ServerTestCase):
         self.assertIn("DATABASE_URL=postgresql://app:***@db.internal:5432/x", out)
         self.assertNotIn("s3cr3tpw", out)
         self.assertNotIn("r3d1spw", out)
+        self.assertNotIn("0123456789abcdef0123456789abcdef-jwt", out)
+        self.assertIn("JWT_SECRET=***", out)
         self.assertIn("HOST=$(touch", out)  # kept literally
         self.assertFalse(os.path.exists(marker), "the env file is parsed, never executed")
         # the real environment wins over the file

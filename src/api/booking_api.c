@@ -1,0 +1,259 @@
+/* booking_api.c - the public booking API: accommodations, availability, holds.
+ *
+ * Handlers read and check input, call the booking service, and present the result; the rules live in
+ * booking/service.c, the SQL in store/. */
+#include "booking_api.h"
+
+#include "booking/service.h"
+#include "input.h"
+#include "present.h"
+#include "store/booking_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void api_booking_error(struct http_response *res, const struct booking_error *err)
+{
+    http_response_problem(res, err->status, err->code, "%s", err->detail);
+}
+
+static void db_problem(struct http_response *res, int rc)
+{
+    struct booking_error err;
+    booking_error_from_db(rc, &err);
+    api_booking_error(res, &err);
+}
+
+void api_accommodations_list(struct http_request *req, struct http_response *res)
+{
+    struct accommodation *list = NULL;
+    int n = 0;
+    int rc = store_accommodation_list(req->app->db, 0, &list, &n);
+    if (rc != DB_OK) {
+        db_problem(res, rc);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, present_accommodation(&list[i], 0));
+    free(list);
+    http_response_json(res, 200, json_pack("{s:o, s:i}", "items", items, "total", n));
+}
+
+void api_accommodation_get(struct http_request *req, struct http_response *res)
+{
+    long long id;
+    struct accommodation acc;
+    if (input_path_id(req, "id", "accommodation_not_found", &id, res) < 0)
+        return;
+    int rc = store_accommodation_get(req->app->db, id, &acc);
+    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
+        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld", id);
+        return;
+    }
+    if (rc != DB_OK) {
+        db_problem(res, rc);
+        return;
+    }
+    http_response_json(res, 200, present_accommodation(&acc, 0));
+}
+
+/* check_in, check_out and guests from the query string. */
+static int stay_query(struct http_request *req, struct http_response *res, struct date *in, struct date *out,
+                      long long *guests)
+{
+    struct booking_error err;
+    if (booking_check_dates(req->app->cfg, http_request_query(req, "check_in"), http_request_query(req, "check_out"),
+                            in, out, &err) < 0) {
+        api_booking_error(res, &err);
+        return -1;
+    }
+    return input_query_int(req, "guests", 1, 100, 1, guests, res);
+}
+
+void api_accommodation_availability(struct http_request *req, struct http_response *res)
+{
+    long long id, guests;
+    struct date in, out;
+    if (input_path_id(req, "id", "accommodation_not_found", &id, res) < 0 || stay_query(req, res, &in, &out, &guests) < 0)
+        return;
+    char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
+    dates_format(in, cin);
+    dates_format(out, cout);
+    struct accommodation acc;
+    int taken = 0;
+    int rc = store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc, &taken);
+    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
+        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld", id);
+        return;
+    }
+    if (rc != DB_OK) {
+        db_problem(res, rc);
+        return;
+    }
+    struct pricing_quote quote;
+    struct booking_error err;
+    const char *reason = NULL;
+    if (booking_check_stay(req->app->cfg, &acc, in, out, (int)guests, &quote, &err) < 0) {
+        if (err.status != 422) {
+            api_booking_error(res, &err);
+            return;
+        }
+        reason = err.code; /* min_stay, max_stay, capacity_exceeded: not bookable as asked */
+        /* still price the stay when only the guest count or stay length is off */
+        struct pricing_rules rules = {acc.base_cents, acc.weekend_multiplier_bp, acc.weekend_mask,
+                                      req->app->cfg->deposit_percent};
+        if (pricing_quote(&rules, in, out, &quote) < 0)
+            quote.nights = -1;
+    } else if (taken) {
+        reason = "date_overlap";
+    }
+    json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:b, s:s?}", "accommodation_id", (json_int_t)id, "check_in", cin,
+                             "check_out", cout, "guests", (json_int_t)guests, "available", reason == NULL, "reason",
+                             reason);
+    if (!reason)
+        json_object_set_new(body, "reason", json_null());
+    json_object_set_new(body, "quote", quote.nights >= 0 ? present_quote(&quote, acc.currency) : json_null());
+    http_response_json(res, 200, body);
+}
+
+void api_availability_search(struct http_request *req, struct http_response *res)
+{
+    long long guests;
+    struct date in, out;
+    if (stay_query(req, res, &in, &out, &guests) < 0)
+        return;
+    char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
+    dates_format(in, cin);
+    dates_format(out, cout);
+    struct accommodation *list = NULL;
+    int n = 0;
+    int rc = store_accommodation_list(req->app->db, 0, &list, &n);
+    if (rc != DB_OK) {
+        db_problem(res, rc);
+        return;
+    }
+    long long now = (long long)time(NULL);
+    json_t *items = json_array();
+    struct pricing_quote *quote = malloc(sizeof *quote);
+    if (!quote)
+        abort();
+    for (int i = 0; i < n; i++) {
+        struct booking_error err;
+        int taken = 0;
+        if (booking_check_stay(req->app->cfg, &list[i], in, out, (int)guests, quote, &err) < 0)
+            continue;
+        rc = store_nights_taken(req->app->db, list[i].id, cin, cout, now, &taken);
+        if (rc != DB_OK)
+            break;
+        if (taken)
+            continue;
+        json_array_append_new(items, json_pack("{s:o, s:o}", "accommodation", present_accommodation(&list[i], 0),
+                                               "quote", present_quote(quote, list[i].currency)));
+    }
+    free(quote);
+    free(list);
+    if (rc != DB_OK) {
+        json_decref(items);
+        db_problem(res, rc);
+        return;
+    }
+    http_response_json(res, 200, json_pack("{s:s, s:s, s:I, s:o}", "check_in", cin, "check_out", cout, "guests",
+                                           (json_int_t)guests, "items", items));
+}
+
+/* The first present of two field names (the older API's contact_* spellings). */
+static int string_either(const json_t *body, const char *a, const char *b, int required, size_t max, const char **out,
+                         struct http_response *res)
+{
+    if (json_object_get(body, a) || !json_object_get(body, b))
+        return input_string(body, a, required, max, out, res);
+    return input_string(body, b, required, max, out, res);
+}
+
+void api_reservation_create(struct http_request *req, struct http_response *res)
+{
+    static const char *const fields[] = {"accommodation_id", "check_in", "check_out", "guests", "guest_name",
+                                         "guest_phone", "guest_email", "channel", "contact_name", "contact_phone",
+                                         "contact_email", NULL};
+    json_t *body = input_body_object(req, res);
+    if (!body || input_known_fields(body, fields, res) < 0)
+        return;
+    long long acc_id = 0, guests = 0;
+    struct hold_input in = {0};
+    if (input_int(body, "accommodation_id", 1, 1, 1LL << 53, &acc_id, NULL, res) < 0 ||
+        input_string(body, "check_in", 1, 10, &in.check_in, res) < 0 ||
+        input_string(body, "check_out", 1, 10, &in.check_out, res) < 0 ||
+        input_int(body, "guests", 1, 1, 100, &guests, NULL, res) < 0 ||
+        string_either(body, "guest_name", "contact_name", 1, GUEST_NAME_MAX, &in.guest_name, res) < 0 ||
+        string_either(body, "guest_phone", "contact_phone", 1, 40, &in.guest_phone, res) < 0 ||
+        string_either(body, "guest_email", "contact_email", 0, GUEST_EMAIL_MAX, &in.guest_email, res) < 0 ||
+        input_string(body, "channel", 0, 15, &in.channel, res) < 0)
+        return;
+    in.accommodation_id = acc_id;
+    in.guests = (int)guests;
+    struct reservation r;
+    struct booking_error err;
+    if (booking_create_hold(req->app, &in, &r, &err) < 0) {
+        api_booking_error(res, &err);
+        return;
+    }
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/reservations/%s", r.code);
+    http_response_json(res, 201, present_reservation(&r, (long long)time(NULL), 0));
+    http_response_header(res, "Location", location);
+}
+
+/* Codes are "RES" + 10 Crockford characters; anything else cannot exist, so no lookup. */
+static int code_param(struct http_request *req, struct http_response *res, const char **code)
+{
+    *code = http_request_param(req, "code");
+    if (!*code || strlen(*code) != RES_CODE_LEN || strncmp(*code, "RES", 3) != 0 ||
+        strspn(*code + 3, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != RES_CODE_LEN - 3) {
+        http_response_problem(res, 404, "reservation_not_found", "No reservation with this code");
+        return -1;
+    }
+    return 0;
+}
+
+int api_code_param(struct http_request *req, struct http_response *res, const char **code)
+{
+    return code_param(req, res, code);
+}
+
+void api_reservation_get(struct http_request *req, struct http_response *res)
+{
+    const char *code;
+    struct reservation r;
+    if (code_param(req, res, &code) < 0)
+        return;
+    int rc = store_reservation_get(req->app->db, code, &r);
+    if (rc == STORE_NOT_FOUND) {
+        http_response_problem(res, 404, "reservation_not_found", "No reservation with code %s", code);
+        return;
+    }
+    if (rc != DB_OK) {
+        db_problem(res, rc);
+        return;
+    }
+    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), 0));
+}
+
+void api_reservation_cancel(struct http_request *req, struct http_response *res)
+{
+    static const char *const fields[] = {"reason", NULL};
+    const char *code, *reason = NULL;
+    json_t *body = input_body_object(req, res);
+    if (!body || input_known_fields(body, fields, res) < 0 || code_param(req, res, &code) < 0 ||
+        input_string(body, "reason", 0, REASON_MAX, &reason, res) < 0)
+        return;
+    struct reservation r;
+    struct booking_error err;
+    if (booking_cancel(req->app, code, reason, &r, &err) < 0) {
+        api_booking_error(res, &err);
+        return;
+    }
+    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), 0));
+}

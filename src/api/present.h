@@ -1,0 +1,21 @@
+/* present.h - the JSON shapes of the API: money as "43200.00" strings plus currency, times as ISO 8601
+ * UTC, guest data masked on public views. Every function returns a new reference. */
+#ifndef CABANAS_PRESENT_H
+#define CABANAS_PRESENT_H
+
+#include "domain/booking.h"
+#include "domain/pricing.h"
+
+#include <jansson.h>
+
+json_t *present_money(int64_t cents);
+/* "2026-12-01T20:35:00Z", or JSON null for 0 */
+json_t *present_time(long long unix_seconds);
+/* admin adds inactive-only fields (active, timestamps) — the public view omits them */
+json_t *present_accommodation(const struct accommodation *a, int admin);
+json_t *present_quote(const struct pricing_quote *q, const char *currency);
+/* public: masked name/phone, no email; admin: everything */
+json_t *present_reservation(const struct reservation *r, long long now, int admin);
+json_t *present_block(const struct block *b);
+
+#endif

@@ -1,0 +1,81 @@
+/* lock.c - per-accommodation writer lock. See lock.h.
+ *
+ * Redis: SET lock:acc:<id> <random token> NX PX 3000, retried for up to 2 s; released with a Lua
+ * compare-and-delete so a holder whose key already expired never deletes someone else's. In-process: one
+ * of 64 mutexes picked by accommodation id, always taken first, so one instance sends Redis one waiter
+ * per accommodation at a time. */
+#include "lock.h"
+
+#include "core/ids.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define STRIPES 64
+#define REDIS_LOCK_TTL_MS "3000"
+#define REDIS_WAIT_MAX_S 2.0
+
+static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l, double *waited_s)
+{
+    static const char hex[] = "0123456789abcdef";
+    double t0 = now_mono();
+    memset(l, 0, sizeof *l);
+    l->accommodation_id = accommodation_id;
+    l->stripe = (int)((unsigned long long)accommodation_id % STRIPES);
+    pthread_mutex_lock(&stripes[l->stripe]);
+    if (redis) {
+        unsigned char raw[16];
+        ids_random_bytes(raw, sizeof raw);
+        for (int i = 0; i < 16; i++) {
+            l->token[2 * i] = hex[raw[i] >> 4];
+            l->token[2 * i + 1] = hex[raw[i] & 15];
+        }
+        snprintf(l->key, sizeof l->key, "lock:acc:%lld", accommodation_id);
+        const char *argv[] = {"SET", l->key, l->token, "NX", "PX", REDIS_LOCK_TTL_MS};
+        for (int attempt = 0;; attempt++) {
+            redisReply *rep = redis_command_argv(redis, 6, argv, NULL);
+            if (!rep)
+                break; /* Redis unreachable: the database still decides */
+            int ok = rep->type == REDIS_REPLY_STATUS;
+            freeReplyObject(rep);
+            if (ok) {
+                l->redis_held = 1;
+                break;
+            }
+            if (now_mono() - t0 > REDIS_WAIT_MAX_S)
+                break;
+            struct timespec pause = {0, (attempt < 10 ? 1 : 5) * 1000 * 1000L};
+            nanosleep(&pause, NULL);
+        }
+    }
+    if (waited_s)
+        *waited_s = now_mono() - t0;
+}
+
+void booking_lock_release(struct redis *redis, struct booking_lock *l)
+{
+    static const char *script =
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+    if (l->redis_held && redis) {
+        const char *argv[] = {"EVAL", script, "1", l->key, l->token};
+        redisReply *rep = redis_command_argv(redis, 5, argv, NULL);
+        if (rep)
+            freeReplyObject(rep);
+        l->redis_held = 0;
+    }
+    if (l->stripe >= 0) {
+        pthread_mutex_unlock(&stripes[l->stripe]);
+        l->stripe = -1;
+    }
+}
