@@ -10,6 +10,7 @@
 #include "../core/version.h"
 #include "../store/migrate.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,32 +90,99 @@ static double round3(double v)
     return (double)(long long)(v * 1000.0 + 0.5) / 1000.0;
 }
 
+/* One dependency check: the database round trip, and Redis (disabled, ok or unreachable). */
+struct check_result {
+    int db_rc;
+    double db_ms;
+    int redis_state; /* -1 disabled, 0 ok, 1 unreachable */
+    double redis_ms;
+};
+
+/* healthz probes share one dependency check for up to HEALTH_CHECK_CACHE_MS (100 ms by default): a
+ * flood of probes then costs one database and one Redis round trip per interval instead of one per
+ * request, and an outage still shows within that interval. Only one thread refreshes at a time; the
+ * others wait for it when there is no fresh result. HEALTH_CHECK_CACHE_MS=0 checks on every request. */
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t check_done = PTHREAD_COND_INITIALIZER;
+static int check_running;
+static double last_check_at; /* monotonic seconds; 0 = never */
+static struct check_result last_check;
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_check(struct app *app, struct check_result *out)
+{
+    out->db_rc = db_ping(app->db, &out->db_ms);
+    out->redis_ms = 0;
+    if (!app->redis)
+        out->redis_state = -1;
+    else
+        out->redis_state = redis_ping(app->redis, &out->redis_ms) == 0 ? 0 : 1;
+}
+
+static void shared_check(struct app *app, struct check_result *out)
+{
+    double max_age = app->cfg->health_check_cache_ms / 1000.0;
+    if (max_age <= 0) {
+        run_check(app, out);
+        return;
+    }
+    pthread_mutex_lock(&check_lock);
+    for (;;) {
+        double now = mono_now();
+        if (last_check_at > 0 && now - last_check_at <= max_age) {
+            *out = last_check;
+            break;
+        }
+        if (!check_running) {
+            check_running = 1;
+            pthread_mutex_unlock(&check_lock);
+            struct check_result r;
+            run_check(app, &r);
+            pthread_mutex_lock(&check_lock);
+            last_check = r;
+            last_check_at = mono_now();
+            check_running = 0;
+            pthread_cond_broadcast(&check_done);
+            *out = r;
+            break;
+        }
+        pthread_cond_wait(&check_done, &check_lock);
+    }
+    pthread_mutex_unlock(&check_lock);
+}
+
 void health_handle_healthz(struct http_request *req, struct http_response *res)
 {
     struct app *app = req->app;
-    double db_ms = 0, redis_ms = 0;
-    int db_rc = db_ping(app->db, &db_ms);
+    struct check_result c;
+    shared_check(app, &c);
     json_t *checks = json_object();
-    json_t *db = json_pack("{s:s, s:s}", "status", db_rc == DB_OK ? "ok" : "error", "engine",
+    json_t *db = json_pack("{s:s, s:s}", "status", c.db_rc == DB_OK ? "ok" : "error", "engine",
                            db_engine_of(app->db) == DB_ENGINE_POSTGRES ? "postgresql" : "sqlite");
-    json_object_set_new(db, "latency_ms", json_real(round3(db_ms)));
-    if (db_rc != DB_OK)
-        json_object_set_new(db, "error", json_string(db_strerror(db_rc)));
+    json_object_set_new(db, "latency_ms", json_real(round3(c.db_ms)));
+    if (c.db_rc != DB_OK)
+        json_object_set_new(db, "error", json_string(db_strerror(c.db_rc)));
     json_object_set_new(checks, "database", db);
 
-    const char *status = db_rc == DB_OK ? "healthy" : "unhealthy";
-    if (!app->redis) {
+    const char *status = c.db_rc == DB_OK ? "healthy" : "unhealthy";
+    if (c.redis_state < 0) {
         json_object_set_new(checks, "redis", json_pack("{s:s}", "status", "disabled"));
-    } else if (redis_ping(app->redis, &redis_ms) == 0) {
-        json_object_set_new(checks, "redis", json_pack("{s:s, s:f}", "status", "ok", "latency_ms", round3(redis_ms)));
+    } else if (c.redis_state == 0) {
+        json_object_set_new(checks, "redis", json_pack("{s:s, s:f}", "status", "ok", "latency_ms", round3(c.redis_ms)));
     } else {
         json_object_set_new(checks, "redis", json_pack("{s:s, s:s}", "status", "error", "error", "unreachable"));
-        if (db_rc == DB_OK)
+        if (c.db_rc == DB_OK)
             status = "degraded";
     }
     json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks", checks,
                              "uptime_seconds", (json_int_t)(time(NULL) - (time_t)app->start_time));
-    http_response_json(res, db_rc == DB_OK ? 200 : 503, body);
+    http_response_json(res, c.db_rc == DB_OK ? 200 : 503, body);
 }
 
 void health_handle_readyz(struct http_request *req, struct http_response *res)

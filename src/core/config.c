@@ -41,6 +41,7 @@ static const struct setting settings[] = {
     {"SHUTDOWN_DRAIN_SECONDS", K_INT, "10", OFF(shutdown_drain_s), 0, 600, 0},
     {"ALLOWED_ORIGINS", K_STR, "", OFF(allowed_origins), 0, CONFIG_STR_MAX - 1, 0},
     {"PUBLIC_BASE_URL", K_STR, "http://127.0.0.1:8080", OFF(public_base_url), 0, CONFIG_STR_MAX - 1, 0},
+    {"HEALTH_CHECK_CACHE_MS", K_INT, "100", OFF(health_check_cache_ms), 0, 10000, 0},
     {"CABANAS_TEST_ENDPOINTS", K_BOOL, "0", OFF(test_endpoints), 0, 1, 0},
     {"DATABASE_URL", K_URL, "sqlite://./var/cabanas.db", OFF(database_url), 0, CONFIG_STR_MAX - 1, 1},
     {"DB_POOL_SIZE", K_INT, "4", OFF(db_pool_size), 1, 256, 0},
@@ -533,6 +534,12 @@ int config_admin_allowed(const struct config *cfg, const char *email)
         p += n;
     }
     return 0;
+}
+
+int config_env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
 }
 
 void config_apply_timezone(const struct config *cfg)

@@ -34,6 +34,7 @@ struct config {
     int shutdown_drain_s;
     char allowed_origins[CONFIG_STR_MAX];
     char public_base_url[CONFIG_STR_MAX];
+    int health_check_cache_ms;
     int test_endpoints; /* CABANAS_TEST_ENDPOINTS=1: /api/v1/_test/... routes for the test suite */
 
     /* storage */
@@ -83,6 +84,11 @@ int config_admin_allowed(const struct config *cfg, const char *email);
 
 /* Points the process's local time at PROPERTY_TIMEZONE (TZ + tzset). Call once before threads start. */
 void config_apply_timezone(const struct config *cfg);
+
+/* 1 when the environment variable `name` is "1", "true" or "yes" (case-insensitive), else 0. Reads the
+ * real environment only (not --env-file): for switches that guard a dangerous client action, such as
+ * RUN_MUTATING for `cabanas overlap-test`. */
+int config_env_flag(const char *name);
 
 /* Reads the configuration. `env_file` may be NULL. Returns 0, or -1 with a message naming the variable
  * in `err`. Not thread-safe: call once, before threads start. */

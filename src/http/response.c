@@ -55,7 +55,7 @@ static void set_body(struct http_response *res, char *body, size_t len)
 
 void http_response_json(struct http_response *res, int status, json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(j);
     if (!s)
         abort(); /* only on OOM */
