@@ -27,7 +27,11 @@ kill_leftovers() {
     local pidfile=$1
     [ -f "$pidfile" ] || return 0
     while read -r pid; do
-        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && echo "  (killed leftover pid $pid)"
+        [ -n "$pid" ] || continue
+        # an exited daemon (PostgreSQL's postmaster is reparented) may linger as a zombie: not a leftover
+        state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+        [ -z "$state" ] || [ "$state" = "Z" ] && continue
+        kill -9 "$pid" 2>/dev/null && echo "  (killed leftover pid $pid)"
     done < "$pidfile"
     rm -f "$pidfile"
 }

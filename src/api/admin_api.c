@@ -303,6 +303,7 @@ void api_admin_reservations_list(struct http_request *req, struct http_response 
         query_date(req, "to", &f.to, res) < 0)
         return;
     f.accommodation_id = acc;
+    f.now = (long long)time(NULL);
     f.limit = (int)limit;
     f.offset = (int)offset;
     struct reservation *items = NULL;
@@ -413,38 +414,21 @@ void api_admin_block_create(struct http_request *req, struct http_response *res)
     if (!body || input_known_fields(body, fields, res) < 0 || input_string(body, "start", 1, 10, &start, res) < 0 ||
         input_string(body, "end", 1, 10, &end, res) < 0 || input_string(body, "reason", 0, REASON_MAX, &reason, res) < 0)
         return;
-    if (reason && *reason && !booking_text_valid(reason, REASON_MAX)) {
-        http_response_problem(res, 422, "invalid_field", "reason: must be text");
-        return;
-    }
-    struct date din, dout;
-    struct booking_error err;
-    if (booking_check_dates(req->app->cfg, start, end, &din, &dout, &err) < 0) {
-        api_booking_error(res, &err);
-        return;
-    }
-    struct accommodation *a = load_path_accommodation(req, res);
-    if (!a)
+    long long acc;
+    if (input_path_id(req, "id", "accommodation_not_found", &acc, res) < 0)
         return;
     struct block b = {0};
-    b.accommodation_id = a->id;
-    free(a);
-    dates_format(din, b.start);
-    dates_format(dout, b.end);
+    struct booking_error err;
+    b.accommodation_id = acc;
+    snprintf(b.start, sizeof b.start, "%s", start);
+    snprintf(b.end, sizeof b.end, "%s", end);
     snprintf(b.reason, sizeof b.reason, "%s", reason ? reason : "");
     snprintf(b.source, sizeof b.source, "manual");
     snprintf(b.created_by, sizeof b.created_by, "%s", req->admin_email);
-    int rc = store_block_create(req->app->db, &b, (long long)time(NULL));
-    if (rc == DB_CONFLICT) {
-        http_response_problem(res, 409, "date_overlap", "Some of those nights are held, booked or blocked");
+    if (booking_create_block(req->app, &b, &err) < 0) {
+        api_booking_error(res, &err);
         return;
     }
-    if (rc != DB_OK) {
-        db_problem(res, rc);
-        return;
-    }
-    log_info("block %lld on accommodation %lld (%s..%s) created by %s", b.id, b.accommodation_id, b.start, b.end,
-             req->admin_email);
     char location[96];
     snprintf(location, sizeof location, "/api/v1/admin/accommodations/%lld/blocks/%lld", b.accommodation_id, b.id);
     http_response_json(res, 201, present_block(&b));

@@ -70,7 +70,8 @@ static int stay_query(struct http_request *req, struct http_response *res, struc
         api_booking_error(res, &err);
         return -1;
     }
-    return input_query_int(req, "guests", 1, 100, 1, guests, res);
+    /* the range is the accommodation's rule (capacity_exceeded), not a field error */
+    return input_query_int(req, "guests", -1000000, 1000000, 1, guests, res);
 }
 
 void api_accommodation_availability(struct http_request *req, struct http_response *res)
@@ -186,7 +187,7 @@ void api_reservation_create(struct http_request *req, struct http_response *res)
     if (input_int(body, "accommodation_id", 1, 1, 1LL << 53, &acc_id, NULL, res) < 0 ||
         input_string(body, "check_in", 1, 10, &in.check_in, res) < 0 ||
         input_string(body, "check_out", 1, 10, &in.check_out, res) < 0 ||
-        input_int(body, "guests", 1, 1, 100, &guests, NULL, res) < 0 ||
+        input_int(body, "guests", 1, -1000000, 1000000, &guests, NULL, res) < 0 ||
         string_either(body, "guest_name", "contact_name", 1, GUEST_NAME_MAX, &in.guest_name, res) < 0 ||
         string_either(body, "guest_phone", "contact_phone", 1, 40, &in.guest_phone, res) < 0 ||
         string_either(body, "guest_email", "contact_email", 0, GUEST_EMAIL_MAX, &in.guest_email, res) < 0 ||

@@ -226,7 +226,10 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
                     struct reservation *out, struct booking_error *err)
 {
     long long now = (long long)time(NULL);
-    int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, out);
+    int expired = 0;
+    int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, out, &expired);
+    if (expired)
+        metrics_inc(m_expired, NULL, expired);
     if (rc == DB_CONFLICT) {
         count_conflict("confirm_after_expiry");
         return fail(err, 409, "date_overlap", "The hold expired and its nights were taken meanwhile");
@@ -236,6 +239,45 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     const char *labels[] = {source};
     metrics_inc(m_confirmed, labels, 1);
     log_info("reservation %s: confirmed (source %s)", out->code, source);
+    return 0;
+}
+
+int booking_create_block(struct app *app, struct block *b, struct booking_error *err)
+{
+    struct date din, dout;
+    if (booking_check_dates(app->cfg, b->start, b->end, &din, &dout, err) < 0)
+        return -1;
+    if (b->reason[0] && !booking_text_valid(b->reason, REASON_MAX))
+        return fail(err, 422, "invalid_field", "reason: must be text");
+    dates_format(din, b->start);
+    dates_format(dout, b->end);
+    struct accommodation acc;
+    int rc = store_accommodation_get(app->db, b->accommodation_id, &acc);
+    if (rc == STORE_NOT_FOUND)
+        return fail(err, 404, "accommodation_not_found", "No accommodation with id %lld", b->accommodation_id);
+    if (rc != DB_OK) {
+        booking_error_from_db(rc, err);
+        return -1;
+    }
+    struct booking_lock lock;
+    double waited = 0;
+    int expired = 0;
+    booking_lock_acquire(app->redis, acc.id, &lock, &waited);
+    metrics_observe(m_lock_wait, NULL, waited);
+    rc = store_block_create(app->db, b, (long long)time(NULL), &expired);
+    booking_lock_release(app->redis, &lock);
+    if (expired)
+        metrics_inc(m_expired, NULL, expired);
+    if (rc == DB_CONFLICT) {
+        count_conflict("block");
+        return fail(err, 409, "date_overlap", "Some of those nights are held, booked or blocked");
+    }
+    if (rc != DB_OK) {
+        booking_error_from_db(rc, err);
+        return -1;
+    }
+    log_info("block %lld on accommodation %lld (%s..%s) created by %s", b->id, b->accommodation_id, b->start, b->end,
+             b->created_by);
     return 0;
 }
 

@@ -51,6 +51,10 @@ int booking_cancel(struct app *app, const char *code, const char *reason, struct
 int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note, const char *source,
                     struct reservation *out, struct booking_error *err);
 
+/* Validates and creates a block (b->accommodation_id, start, end, reason, source, created_by set by the
+ * caller): 404 `accommodation_not_found`, 409 `date_overlap`, date errors as for stays. Fills b->id. */
+int booking_create_block(struct app *app, struct block *b, struct booking_error *err);
+
 /* The sweeper's work: expire due holds, refresh the holds_active gauge. */
 int booking_expire_due(struct app *app, int *expired);
 

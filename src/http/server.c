@@ -410,7 +410,7 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes, 
     }
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+        flags |= MHD_USE_DUAL_STACK; /* "::" also takes IPv4 (Fly's private network is IPv6, its proxy IPv4) */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,

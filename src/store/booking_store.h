@@ -67,9 +67,10 @@ int store_reservation_cancel(struct db *db, const char *code, const char *reason
                              struct reservation *out);
 
 /* pre_reserved -> confirmed; expired -> confirmed only if its nights are still free (DB_CONFLICT if not).
- * paid_cents < 0 means "the deposit". STORE_INVALID_STATE for confirmed or cancelled. */
+ * paid_cents < 0 means "the deposit". STORE_INVALID_STATE for confirmed or cancelled. Stale holds on the
+ * nights are expired first (*expired counts them, 0 unless committed). */
 int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cents, const char *note,
-                              long long now, struct reservation *out);
+                              long long now, struct reservation *out, int *expired);
 
 struct reservation_filter {
     const char *status;        /* "" = any */
@@ -77,6 +78,7 @@ struct reservation_filter {
     const char *from, *to;      /* stays overlapping [from, to); "" = open */
     const char *q;              /* "" = any; searched in code, name, phone, email (case-insensitive) */
     int limit, offset;
+    long long now; /* decides the effective status of holds past their expiry */
 };
 
 /* *items malloc()ed (free() it). *total counts every match, regardless of limit/offset. */
@@ -91,8 +93,9 @@ int store_holds_active_count(struct db *db, long long now, int *count);
 
 /* --- blocks --- */
 
-/* Inserts the block and claims its nights (stale holds on them are expired first). DB_CONFLICT if taken. */
-int store_block_create(struct db *db, struct block *b, long long now);
+/* Inserts the block and claims its nights (stale holds on them are expired first and counted in
+ * *expired). DB_CONFLICT if taken. */
+int store_block_create(struct db *db, struct block *b, long long now, int *expired);
 int store_block_list(struct db *db, long long accommodation_id, struct block **items, int *n);
 /* STORE_NOT_FOUND when the block does not exist for that accommodation. */
 int store_block_delete(struct db *db, long long accommodation_id, long long block_id);

@@ -19,6 +19,9 @@
     "r.notes, r.created_at, r.updated_at"
 #define RES_FROM " FROM reservations r JOIN accommodations a ON a.id = r.accommodation_id"
 #define RES_NCOLS 26
+/* what the API shows: a hold past its expiry is expired even before the sweeper has run ($9 = now) */
+#define EFFECTIVE_STATUS                                                                                         \
+    "(CASE WHEN r.status = 'pre_reserved' AND r.expires_at <= CAST($9 AS bigint) THEN 'expired' ELSE r.status END)"
 
 static void read_row(const struct db_result *r, int row, struct reservation *x)
 {
@@ -168,6 +171,7 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         if (rc == DB_CONFLICT) {
             /* a code collision (50 random bits: practically never): try another code */
             db_rollback(c);
+            *expired = 0;
             continue;
         }
         if (rc != DB_OK)
@@ -175,12 +179,15 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         const char *cp[] = {acc, h->check_in, h->check_out, db_result_value(r, 0, 0)};
         if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
             goto rollback;
-        if ((rc = db_commit(c)) != DB_OK)
+        if ((rc = db_commit(c)) != DB_OK) {
+            *expired = 0;
             break;
+        }
         rc = get_on(c, code, out);
         break;
     rollback:
         db_rollback(c);
+        *expired = 0; /* rolled back with the rest */
         break;
     }
     db_result_free(r);
@@ -232,7 +239,7 @@ out:
 }
 
 int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cents, const char *note,
-                              long long now, struct reservation *out)
+                              long long now, struct reservation *out, int *expired)
 {
     /* A hold that is still pre_reserved owns its claim even past its expiry: anyone who wanted those nights
      * would have expired it first. An expired hold must win its nights back. */
@@ -251,21 +258,29 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
     if (rc != DB_OK)
         return rc;
     const char *p_pre[] = {code, store_ll_param(paid_cents, paid), store_ll_param(now, nowb), note, "pre_reserved"};
+    *expired = 0;
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
     rc = db_exec(c, confirm, 5, p_pre, &r);
     if (rc == DB_OK && db_result_rows(r) == 0) {
         db_result_free(r);
         r = NULL;
+        /* An expired hold wins its nights back only if they are free; stale holds on them do not count. */
+        struct reservation cur;
+        rc = get_on(c, code, &cur);
+        if (rc == DB_OK && strcmp(cur.status, "expired") == 0) {
+            char acc[24];
+            rc = expire_stale_overlapping(c, store_ll_param(cur.accommodation_id, acc), cur.check_in, cur.check_out,
+                                          nowb, expired);
+        }
         const char *p_code[] = {code};
-        rc = claim_nights(c, reclaim, 1, p_code);
+        if (rc == DB_OK)
+            rc = claim_nights(c, reclaim, 1, p_code);
         if (rc == DB_CONFLICT) {
             /* either not expired (then explain) or its nights were taken meanwhile */
             db_rollback(c);
-            struct reservation cur;
-            rc = get_on(c, code, &cur);
-            if (rc == DB_OK)
-                rc = strcmp(cur.status, "expired") == 0 ? DB_CONFLICT : STORE_INVALID_STATE;
+            *expired = 0;
+            rc = strcmp(cur.status, "expired") == 0 ? DB_CONFLICT : STORE_INVALID_STATE;
             goto out;
         }
         if (rc == DB_OK) {
@@ -277,10 +292,13 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
     }
     if (rc != DB_OK) {
         db_rollback(c);
+        *expired = 0;
         goto out;
     }
     if ((rc = db_commit(c)) == DB_OK)
         rc = get_on(c, code, out);
+    else
+        *expired = 0;
 out:
     db_result_free(r);
     db_release(db, c);
@@ -292,13 +310,13 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
 {
     static const char *sql =
         "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM
-        " WHERE ($1 = '' OR r.status = $1) "
+        " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
         "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
         "AND r.check_out > $3 AND r.check_in < $4 "
         "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 OR r.guest_phone LIKE $6 "
         "OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
         "ORDER BY r.created_at DESC, r.id DESC LIMIT CAST($7 AS integer) OFFSET CAST($8 AS integer)";
-    char acc[24], lim[24], off[24], like[300];
+    char acc[24], lim[24], off[24], nowb[24], like[300];
     size_t ql = strlen(f->q);
     size_t k = 0;
     like[k++] = '%';
@@ -317,7 +335,8 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
                             f->q,
                             like,
                             store_ll_param(f->limit, lim),
-                            store_ll_param(f->offset, off)};
+                            store_ll_param(f->offset, off),
+                            store_ll_param(f->now, nowb)};
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *items = NULL;
@@ -325,7 +344,7 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
-    rc = db_exec(c, sql, 8, params, &r);
+    rc = db_exec(c, sql, 9, params, &r);
     if (rc == DB_OK) {
         int rows = db_result_rows(r);
         struct reservation *list = calloc(rows ? (size_t)rows : 1, sizeof *list);
@@ -339,13 +358,14 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
         if (rows == 0 && f->offset > 0) {
             /* past the end: count separately so the client still learns the total */
             static const char *count_sql = "SELECT count(*)" RES_FROM
-                                           " WHERE ($1 = '' OR r.status = $1) "
+                                           " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
                                            "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
                                            "AND r.check_out > $3 AND r.check_in < $4 "
                                            "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 "
-                                           "OR r.guest_phone LIKE $6 OR lower(COALESCE(r.guest_email, '')) LIKE $6)";
+                                           "OR r.guest_phone LIKE $6 OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
+                                           "AND CAST($7 AS integer) IS NOT NULL AND CAST($8 AS integer) IS NOT NULL";
             struct db_result *cr = NULL;
-            if (db_exec(c, count_sql, 6, params, &cr) == DB_OK)
+            if (db_exec(c, count_sql, 9, params, &cr) == DB_OK)
                 *total = (int)store_col_ll(cr, 0, 0);
             db_result_free(cr);
         }
@@ -421,7 +441,7 @@ static void read_block(const struct db_result *r, int row, struct block *b)
     b->created_at = store_col_ll(r, row, 7);
 }
 
-int store_block_create(struct db *db, struct block *b, long long now)
+int store_block_create(struct db *db, struct block *b, long long now, int *expired)
 {
     static const char *insert = "INSERT INTO blocks (accommodation_id, start_date, end_date, reason, source, "
                                 "created_by, created_at) VALUES (CAST($1 AS bigint), $2, $3, $4, $5, $6, "
@@ -430,9 +450,9 @@ int store_block_create(struct db *db, struct block *b, long long now)
                                "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
                                "RETURNING id";
     char acc[24], nowb[24];
-    int expired = 0;
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
+    *expired = 0;
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
@@ -440,7 +460,7 @@ int store_block_create(struct db *db, struct block *b, long long now)
     store_ll_param(now, nowb);
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
-    if ((rc = expire_stale_overlapping(c, acc, b->start, b->end, nowb, &expired)) != DB_OK)
+    if ((rc = expire_stale_overlapping(c, acc, b->start, b->end, nowb, expired)) != DB_OK)
         goto rollback;
     const char *p[] = {acc, b->start, b->end, b->reason, b->source[0] ? b->source : "manual", b->created_by, nowb};
     if ((rc = db_exec(c, insert, 7, p, &r)) != DB_OK)
@@ -450,10 +470,12 @@ int store_block_create(struct db *db, struct block *b, long long now)
     const char *cp[] = {acc, b->start, b->end, db_result_value(r, 0, 0)};
     if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
         goto rollback;
-    rc = db_commit(c);
+    if ((rc = db_commit(c)) != DB_OK)
+        *expired = 0;
     goto out;
 rollback:
     db_rollback(c);
+    *expired = 0;
 out:
     db_result_free(r);
     db_release(db, c);
