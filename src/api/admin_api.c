@@ -49,8 +49,8 @@ static int json_field(const json_t *body, const char *name, int want_object, cha
     return 0;
 }
 
-static int text_field(const json_t *body, const char *name, int required, size_t max, int allow_empty, char *dst,
-                      size_t dstlen, struct http_response *res)
+static int text_field(const json_t *body, const char *name, int required, size_t max, int allow_empty,
+                      char *dst, size_t dstlen, struct http_response *res)
 {
     const char *s = NULL;
     if (input_string(body, name, required, max, &s, res) < 0)
@@ -64,11 +64,13 @@ static int text_field(const json_t *body, const char *name, int required, size_t
 }
 
 /* Applies the fields present in `body` to `a`. `creating` makes name, capacity and base_price required. */
-static int read_accommodation(const json_t *body, struct accommodation *a, int creating, struct http_response *res)
+static int read_accommodation(const json_t *body, struct accommodation *a, int creating,
+                              struct http_response *res)
 {
-    static const char *const fields[] = {"name", "type", "capacity", "base_price", "weekend_multiplier",
-                                         "weekend_nights", "min_nights", "max_nights", "currency", "description",
-                                         "amenities", "photos", "location", "policies", "active", NULL};
+    static const char *const fields[] = {
+        "name",       "type",       "capacity", "base_price",  "weekend_multiplier", "weekend_nights",
+        "min_nights", "max_nights", "currency", "description", "amenities",          "photos",
+        "location",   "policies",   "active",   NULL};
     long long v;
     int present;
     json_t *j;
@@ -130,7 +132,8 @@ static int read_accommodation(const json_t *body, struct accommodation *a, int c
             return invalid(res, "currency", "a 3-letter ISO 4217 code such as ARS");
         memcpy(a->currency, c, 4);
     }
-    if (text_field(body, "description", 0, ACC_DESCRIPTION_MAX, 1, a->description, sizeof a->description, res) < 0 ||
+    if (text_field(body, "description", 0, ACC_DESCRIPTION_MAX, 1, a->description, sizeof a->description,
+                   res) < 0 ||
         text_field(body, "location", 0, ACC_LOCATION_MAX, 1, a->location, sizeof a->location, res) < 0 ||
         json_field(body, "amenities", 0, a->amenities, sizeof a->amenities, res) < 0 ||
         json_field(body, "photos", 0, a->photos, sizeof a->photos, res) < 0 ||
@@ -287,7 +290,8 @@ void api_admin_reservations_list(struct http_request *req, struct http_response 
     for (int i = 0; statuses[i] && !ok; i++)
         ok = strcmp(f.status, statuses[i]) == 0;
     if (!ok) {
-        http_response_problem(res, 422, "invalid_field", "status: one of pre_reserved, confirmed, cancelled, expired");
+        http_response_problem(res, 422, "invalid_field",
+                              "status: one of pre_reserved, confirmed, cancelled, expired");
         return;
     }
     f.q = http_request_query(req, "q");
@@ -299,8 +303,8 @@ void api_admin_reservations_list(struct http_request *req, struct http_response 
     }
     if (input_query_int(req, "accommodation_id", 1, 1LL << 53, 0, &acc, res) < 0 ||
         input_query_int(req, "limit", 1, STORE_LIST_MAX, 50, &limit, res) < 0 ||
-        input_query_int(req, "offset", 0, 1000000, 0, &offset, res) < 0 || query_date(req, "from", &f.from, res) < 0 ||
-        query_date(req, "to", &f.to, res) < 0)
+        input_query_int(req, "offset", 0, 1000000, 0, &offset, res) < 0 ||
+        query_date(req, "from", &f.from, res) < 0 || query_date(req, "to", &f.to, res) < 0)
         return;
     f.accommodation_id = acc;
     f.now = (long long)time(NULL);
@@ -318,8 +322,9 @@ void api_admin_reservations_list(struct http_request *req, struct http_response 
     for (int i = 0; i < n; i++)
         json_array_append_new(list, present_reservation(&items[i], now, 1));
     free(items);
-    http_response_json(res, 200, json_pack("{s:o, s:i, s:I, s:I}", "items", list, "total", total, "limit",
-                                           (json_int_t)limit, "offset", (json_int_t)offset));
+    http_response_json(res, 200,
+                       json_pack("{s:o, s:i, s:I, s:I}", "items", list, "total", total, "limit",
+                                 (json_int_t)limit, "offset", (json_int_t)offset));
 }
 
 void api_admin_reservation_get(struct http_request *req, struct http_response *res)
@@ -411,8 +416,10 @@ void api_admin_block_create(struct http_request *req, struct http_response *res)
     static const char *const fields[] = {"start", "end", "reason", NULL};
     const char *start, *end, *reason = NULL;
     json_t *body = input_body_object(req, res);
-    if (!body || input_known_fields(body, fields, res) < 0 || input_string(body, "start", 1, 10, &start, res) < 0 ||
-        input_string(body, "end", 1, 10, &end, res) < 0 || input_string(body, "reason", 0, REASON_MAX, &reason, res) < 0)
+    if (!body || input_known_fields(body, fields, res) < 0 ||
+        input_string(body, "start", 1, 10, &start, res) < 0 ||
+        input_string(body, "end", 1, 10, &end, res) < 0 ||
+        input_string(body, "reason", 0, REASON_MAX, &reason, res) < 0)
         return;
     long long acc;
     if (input_path_id(req, "id", "accommodation_not_found", &acc, res) < 0)
@@ -430,7 +437,8 @@ void api_admin_block_create(struct http_request *req, struct http_response *res)
         return;
     }
     char location[96];
-    snprintf(location, sizeof location, "/api/v1/admin/accommodations/%lld/blocks/%lld", b.accommodation_id, b.id);
+    snprintf(location, sizeof location, "/api/v1/admin/accommodations/%lld/blocks/%lld", b.accommodation_id,
+             b.id);
     http_response_json(res, 201, present_block(&b));
     http_response_header(res, "Location", location);
 }

@@ -11,8 +11,8 @@ struct app {
     const struct config *cfg;
     struct db *db;
     struct redis *redis;
-    int draining;          /* set on SIGTERM/SIGINT (atomic): readiness answers 503 */
-    double start_time;     /* unix seconds */
+    int draining;      /* set on SIGTERM/SIGINT (atomic): readiness answers 503 */
+    double start_time; /* unix seconds */
 };
 
 static inline int app_draining(const struct app *app)

@@ -50,7 +50,8 @@ void api_accommodation_get(struct http_request *req, struct http_response *res)
         return;
     int rc = store_accommodation_get(req->app->db, id, &acc);
     if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
-        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld", id);
+        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld",
+                              id);
         return;
     }
     if (rc != DB_OK) {
@@ -65,8 +66,8 @@ static int stay_query(struct http_request *req, struct http_response *res, struc
                       long long *guests)
 {
     struct booking_error err;
-    if (booking_check_dates(req->app->cfg, http_request_query(req, "check_in"), http_request_query(req, "check_out"),
-                            in, out, &err) < 0) {
+    if (booking_check_dates(req->app->cfg, http_request_query(req, "check_in"),
+                            http_request_query(req, "check_out"), in, out, &err) < 0) {
         api_booking_error(res, &err);
         return -1;
     }
@@ -78,16 +79,19 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
 {
     long long id, guests;
     struct date in, out;
-    if (input_path_id(req, "id", "accommodation_not_found", &id, res) < 0 || stay_query(req, res, &in, &out, &guests) < 0)
+    if (input_path_id(req, "id", "accommodation_not_found", &id, res) < 0 ||
+        stay_query(req, res, &in, &out, &guests) < 0)
         return;
     char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
     dates_format(in, cin);
     dates_format(out, cout);
     struct accommodation acc;
     int taken = 0;
-    int rc = store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc, &taken);
+    int rc =
+        store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc, &taken);
     if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
-        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld", id);
+        http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld",
+                              id);
         return;
     }
     if (rc != DB_OK) {
@@ -111,9 +115,9 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     } else if (taken) {
         reason = "date_overlap";
     }
-    json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:b, s:s?}", "accommodation_id", (json_int_t)id, "check_in", cin,
-                             "check_out", cout, "guests", (json_int_t)guests, "available", reason == NULL, "reason",
-                             reason);
+    json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:b, s:s?}", "accommodation_id", (json_int_t)id,
+                             "check_in", cin, "check_out", cout, "guests", (json_int_t)guests, "available",
+                             reason == NULL, "reason", reason);
     if (!reason)
         json_object_set_new(body, "reason", json_null());
     json_object_set_new(body, "quote", quote.nights >= 0 ? present_quote(&quote, acc.currency) : json_null());
@@ -151,8 +155,9 @@ void api_availability_search(struct http_request *req, struct http_response *res
             break;
         if (taken)
             continue;
-        json_array_append_new(items, json_pack("{s:o, s:o}", "accommodation", present_accommodation(&list[i], 0),
-                                               "quote", present_quote(quote, list[i].currency)));
+        json_array_append_new(items,
+                              json_pack("{s:o, s:o}", "accommodation", present_accommodation(&list[i], 0),
+                                        "quote", present_quote(quote, list[i].currency)));
     }
     free(quote);
     free(list);
@@ -161,13 +166,14 @@ void api_availability_search(struct http_request *req, struct http_response *res
         db_problem(res, rc);
         return;
     }
-    http_response_json(res, 200, json_pack("{s:s, s:s, s:I, s:o}", "check_in", cin, "check_out", cout, "guests",
-                                           (json_int_t)guests, "items", items));
+    http_response_json(res, 200,
+                       json_pack("{s:s, s:s, s:I, s:o}", "check_in", cin, "check_out", cout, "guests",
+                                 (json_int_t)guests, "items", items));
 }
 
 /* The first present of two field names (the older API's contact_* spellings). */
-static int string_either(const json_t *body, const char *a, const char *b, int required, size_t max, const char **out,
-                         struct http_response *res)
+static int string_either(const json_t *body, const char *a, const char *b, int required, size_t max,
+                         const char **out, struct http_response *res)
 {
     if (json_object_get(body, a) || !json_object_get(body, b))
         return input_string(body, a, required, max, out, res);
@@ -176,9 +182,9 @@ static int string_either(const json_t *body, const char *a, const char *b, int r
 
 void api_reservation_create(struct http_request *req, struct http_response *res)
 {
-    static const char *const fields[] = {"accommodation_id", "check_in", "check_out", "guests", "guest_name",
-                                         "guest_phone", "guest_email", "channel", "contact_name", "contact_phone",
-                                         "contact_email", NULL};
+    static const char *const fields[] = {"accommodation_id", "check_in",      "check_out",     "guests",
+                                         "guest_name",       "guest_phone",   "guest_email",   "channel",
+                                         "contact_name",     "contact_phone", "contact_email", NULL};
     json_t *body = input_body_object(req, res);
     if (!body || input_known_fields(body, fields, res) < 0)
         return;

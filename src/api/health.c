@@ -69,18 +69,20 @@ static double g_draining(void)
 void health_init(struct app *app)
 {
     the_app = app;
-    metrics_gauge_fn("process_start_time_seconds", "Start time of the process since the unix epoch in seconds.",
-                     g_start_time);
+    metrics_gauge_fn("process_start_time_seconds",
+                     "Start time of the process since the unix epoch in seconds.", g_start_time);
     metrics_gauge_fn("process_resident_memory_bytes", "Resident memory size in bytes.", g_rss);
     metrics_gauge_fn("db_pool_connections_max", "Size of the database connection pool.", g_pool_size);
     metrics_gauge_fn("db_pool_connections_in_use", "Pool connections lent to a request or job right now.",
                      g_pool_in_use);
-    metrics_gauge_fn("db_pool_connections_open", "Pool connections currently open to the database.", g_pool_open);
+    metrics_gauge_fn("db_pool_connections_open", "Pool connections currently open to the database.",
+                     g_pool_open);
     metrics_gauge_fn("redis_enabled", "1 when REDIS_URL is configured.", g_redis_enabled);
     metrics_gauge_fn("redis_connected", "1 when the last Redis command succeeded.", g_redis_connected);
     metrics_gauge_fn("cabanas_draining", "1 while the process drains before exiting.", g_draining);
     static const char *build_labels[] = {"version", "commit", NULL};
-    struct metric *build = metrics_gauge("cabanas_build_info", "Build identity; the value is always 1.", build_labels);
+    struct metric *build =
+        metrics_gauge("cabanas_build_info", "Build identity; the value is always 1.", build_labels);
     const char *values[] = {CABANAS_VERSION, CABANAS_COMMIT};
     metrics_set(build, values, 1);
 }
@@ -174,14 +176,16 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
     if (c.redis_state < 0) {
         json_object_set_new(checks, "redis", json_pack("{s:s}", "status", "disabled"));
     } else if (c.redis_state == 0) {
-        json_object_set_new(checks, "redis", json_pack("{s:s, s:f}", "status", "ok", "latency_ms", round3(c.redis_ms)));
+        json_object_set_new(checks, "redis",
+                            json_pack("{s:s, s:f}", "status", "ok", "latency_ms", round3(c.redis_ms)));
     } else {
-        json_object_set_new(checks, "redis", json_pack("{s:s, s:s}", "status", "error", "error", "unreachable"));
+        json_object_set_new(checks, "redis",
+                            json_pack("{s:s, s:s}", "status", "error", "error", "unreachable"));
         if (c.db_rc == DB_OK)
             status = "degraded";
     }
-    json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks", checks,
-                             "uptime_seconds", (json_int_t)(time(NULL) - (time_t)app->start_time));
+    json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks",
+                             checks, "uptime_seconds", (json_int_t)(time(NULL) - (time_t)app->start_time));
     http_response_json(res, c.db_rc == DB_OK ? 200 : 503, body);
 }
 
@@ -213,14 +217,16 @@ void health_handle_readyz(struct http_request *req, struct http_response *res)
         http_response_json(res, 503, body);
         return;
     }
-    http_response_json(res, 200, json_pack("{s:s, s:i, s:i}", "status", "ready", "schema_version", current,
-                                           "schema_latest", latest));
+    http_response_json(
+        res, 200,
+        json_pack("{s:s, s:i, s:i}", "status", "ready", "schema_version", current, "schema_latest", latest));
 }
 
 void health_handle_version(struct http_request *req, struct http_response *res)
 {
     (void)req;
-    http_response_json(res, 200, json_pack("{s:s, s:s}", "version", CABANAS_VERSION, "commit", CABANAS_COMMIT));
+    http_response_json(res, 200,
+                       json_pack("{s:s, s:s}", "version", CABANAS_VERSION, "commit", CABANAS_COMMIT));
 }
 
 void health_handle_metrics(struct http_request *req, struct http_response *res)

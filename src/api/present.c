@@ -43,11 +43,11 @@ json_t *present_accommodation(const struct accommodation *a, int admin)
     char mult[MONEY_MULTIPLIER_FORMAT_LEN], nights[PRICING_WEEKEND_NIGHTS_LEN];
     money_format_multiplier(a->weekend_multiplier_bp, mult);
     pricing_format_weekend_nights(a->weekend_mask, nights, sizeof nights);
-    json_t *j = json_pack("{s:I, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:i, s:s, s:s, s:s}", "id", (json_int_t)a->id,
-                          "name", a->name, "type", a->type, "capacity", a->capacity, "base_price",
-                          present_money(a->base_cents), "weekend_multiplier", mult, "weekend_nights", nights,
-                          "min_nights", a->min_nights, "max_nights", a->max_nights, "currency", a->currency,
-                          "description", a->description, "location", a->location);
+    json_t *j = json_pack("{s:I, s:s, s:s, s:i, s:o, s:s, s:s, s:i, s:i, s:s, s:s, s:s}", "id",
+                          (json_int_t)a->id, "name", a->name, "type", a->type, "capacity", a->capacity,
+                          "base_price", present_money(a->base_cents), "weekend_multiplier", mult,
+                          "weekend_nights", nights, "min_nights", a->min_nights, "max_nights", a->max_nights,
+                          "currency", a->currency, "description", a->description, "location", a->location);
     json_object_set_new(j, "amenities", stored_json(a->amenities, json_array()));
     json_object_set_new(j, "photos", stored_json(a->photos, json_array()));
     json_object_set_new(j, "policies", stored_json(a->policies, json_object()));
@@ -69,23 +69,25 @@ json_t *present_quote(const struct pricing_quote *q, const char *currency)
                                                  present_money(q->nightly[i].price_cents), "weekend",
                                                  q->nightly[i].weekend));
     }
-    return json_pack("{s:i, s:i, s:o, s:o, s:i, s:s, s:o}", "nights", q->nights, "weekend_nights", q->weekend_nights,
-                     "total_price", present_money(q->total_cents), "deposit_amount", present_money(q->deposit_cents),
-                     "deposit_percent", q->deposit_percent, "currency", currency, "nightly", nightly);
+    return json_pack("{s:i, s:i, s:o, s:o, s:i, s:s, s:o}", "nights", q->nights, "weekend_nights",
+                     q->weekend_nights, "total_price", present_money(q->total_cents), "deposit_amount",
+                     present_money(q->deposit_cents), "deposit_percent", q->deposit_percent, "currency",
+                     currency, "nightly", nightly);
 }
 
 json_t *present_reservation(const struct reservation *r, long long now, int admin)
 {
     const char *status = booking_effective_status(r, now);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:o, s:s, s:s}", "code",
-                          r->code, "status", status, "payment_status", r->payment_status, "accommodation_id",
-                          (json_int_t)r->accommodation_id, "accommodation_name", r->accommodation_name, "check_in",
-                          r->check_in, "check_out", r->check_out, "nights", r->nights, "guests", r->guests,
-                          "total_price", present_money(r->total_cents), "deposit_amount",
-                          present_money(r->deposit_cents), "deposit_percent", r->deposit_percent, "paid_amount",
-                          present_money(r->paid_cents), "currency", r->currency, "channel", r->channel);
-    json_object_set_new(j, "expires_at", strcmp(status, "pre_reserved") == 0 ? present_time(r->expires_at)
-                                                                              : json_null());
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:o, s:s, s:s}", "code",
+                  r->code, "status", status, "payment_status", r->payment_status, "accommodation_id",
+                  (json_int_t)r->accommodation_id, "accommodation_name", r->accommodation_name, "check_in",
+                  r->check_in, "check_out", r->check_out, "nights", r->nights, "guests", r->guests,
+                  "total_price", present_money(r->total_cents), "deposit_amount",
+                  present_money(r->deposit_cents), "deposit_percent", r->deposit_percent, "paid_amount",
+                  present_money(r->paid_cents), "currency", r->currency, "channel", r->channel);
+    json_object_set_new(j, "expires_at",
+                        strcmp(status, "pre_reserved") == 0 ? present_time(r->expires_at) : json_null());
     json_object_set_new(j, "created_at", present_time(r->created_at));
     json_object_set_new(j, "confirmed_at", present_time(r->confirmed_at));
     json_object_set_new(j, "cancelled_at", present_time(r->cancelled_at));
@@ -93,7 +95,8 @@ json_t *present_reservation(const struct reservation *r, long long now, int admi
         json_object_set_new(j, "guest_name", json_string(r->guest_name));
         json_object_set_new(j, "guest_phone", json_string(r->guest_phone));
         json_object_set_new(j, "guest_email", r->guest_email[0] ? json_string(r->guest_email) : json_null());
-        json_object_set_new(j, "cancel_reason", r->cancel_reason[0] ? json_string(r->cancel_reason) : json_null());
+        json_object_set_new(j, "cancel_reason",
+                            r->cancel_reason[0] ? json_string(r->cancel_reason) : json_null());
         json_object_set_new(j, "notes", r->notes[0] ? json_string(r->notes) : json_null());
         json_object_set_new(j, "updated_at", present_time(r->updated_at));
         json_object_set_new(j, "stored_status", json_string(r->status));
@@ -110,6 +113,7 @@ json_t *present_reservation(const struct reservation *r, long long now, int admi
 json_t *present_block(const struct block *b)
 {
     return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)b->id, "accommodation_id",
-                     (json_int_t)b->accommodation_id, "start", b->start, "end", b->end, "reason", b->reason, "source",
-                     b->source, "created_by", b->created_by, "created_at", present_time(b->created_at));
+                     (json_int_t)b->accommodation_id, "start", b->start, "end", b->end, "reason", b->reason,
+                     "source", b->source, "created_by", b->created_by, "created_at",
+                     present_time(b->created_at));
 }

@@ -23,7 +23,8 @@ void testing_handle_sleep(struct http_request *req, struct http_response *res)
 
 void testing_handle_echo(struct http_request *req, struct http_response *res)
 {
-    http_response_json(res, 200, json_pack("{s:O?, s:I}", "json", req->json, "bytes", (json_int_t)req->body_len));
+    http_response_json(res, 200,
+                       json_pack("{s:O?, s:I}", "json", req->json, "bytes", (json_int_t)req->body_len));
 }
 
 /* Test-only state: how many times testing_handle_effect ran in this process. */

@@ -26,7 +26,8 @@ static double now_mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l, double *waited_s)
+void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l,
+                          double *waited_s)
 {
     static const char hex[] = "0123456789abcdef";
     double t0 = now_mono();

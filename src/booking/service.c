@@ -15,7 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-static struct metric *m_created, *m_conflicts, *m_confirmed, *m_cancelled, *m_expired, *m_active, *m_lock_wait;
+static struct metric *m_created, *m_conflicts, *m_confirmed, *m_cancelled, *m_expired, *m_active,
+    *m_lock_wait;
 
 void booking_init(void)
 {
@@ -28,12 +29,14 @@ void booking_init(void)
     m_created = metrics_counter("reservations_created_total", "Holds created, by channel.", channel);
     m_conflicts = metrics_counter("reservations_conflicts_total",
                                   "Hold or block requests refused because the nights were taken.", reason);
-    m_confirmed = metrics_counter("reservations_confirmed_total", "Holds confirmed as bookings, by source.", source);
+    m_confirmed =
+        metrics_counter("reservations_confirmed_total", "Holds confirmed as bookings, by source.", source);
     m_cancelled = metrics_counter("reservations_cancelled_total", "Holds and bookings cancelled.", NULL);
     m_expired = metrics_counter("holds_expired_total", "Holds that expired unpaid.", NULL);
     m_active = metrics_gauge("holds_active", "Holds not yet expired (refreshed by the sweeper).", NULL);
-    m_lock_wait = metrics_histogram("booking_lock_wait_seconds", "Time waiting for the per-accommodation lock.",
-                                    NULL, buckets, (int)(sizeof buckets / sizeof *buckets));
+    m_lock_wait =
+        metrics_histogram("booking_lock_wait_seconds", "Time waiting for the per-accommodation lock.", NULL,
+                          buckets, (int)(sizeof buckets / sizeof *buckets));
 }
 
 static int fail(struct booking_error *err, int status, const char *code, const char *fmt, ...)
@@ -58,8 +61,8 @@ void booking_error_from_db(int rc, struct booking_error *err)
         fail(err, 500, "internal_error", "Unexpected storage error (%s)", db_strerror(rc));
 }
 
-int booking_check_dates(const struct config *cfg, const char *check_in, const char *check_out, struct date *in,
-                        struct date *out, struct booking_error *err)
+int booking_check_dates(const struct config *cfg, const char *check_in, const char *check_out,
+                        struct date *in, struct date *out, struct booking_error *err)
 {
     struct date today;
     if (!check_in || dates_parse(check_in, in) < 0)
@@ -71,14 +74,16 @@ int booking_check_dates(const struct config *cfg, const char *check_in, const ch
     if (dates_today(&today) < 0)
         return fail(err, 500, "internal_error", "Cannot read the clock");
     if (dates_diff_days(today, *in) < 0)
-        return fail(err, 422, "check_in_in_past", "check_in is before today (%s time)", cfg->property_timezone);
+        return fail(err, 422, "check_in_in_past", "check_in is before today (%s time)",
+                    cfg->property_timezone);
     if (dates_diff_days(today, *out) > cfg->booking_horizon_days)
-        return fail(err, 422, "too_far_ahead", "Bookings are taken up to %d days ahead", cfg->booking_horizon_days);
+        return fail(err, 422, "too_far_ahead", "Bookings are taken up to %d days ahead",
+                    cfg->booking_horizon_days);
     return 0;
 }
 
-int booking_check_stay(const struct config *cfg, const struct accommodation *acc, struct date in, struct date out,
-                       int guests, struct pricing_quote *quote, struct booking_error *err)
+int booking_check_stay(const struct config *cfg, const struct accommodation *acc, struct date in,
+                       struct date out, int guests, struct pricing_quote *quote, struct booking_error *err)
 {
     long nights = dates_diff_days(in, out);
     if (nights < acc->min_nights)
@@ -128,7 +133,8 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     if (!booking_text_valid(in->guest_name, GUEST_NAME_MAX))
         return fail(err, 422, "invalid_field", "guest_name: 1 to %d characters of text", GUEST_NAME_MAX);
     if (booking_normalize_phone(in->guest_phone, phone) < 0)
-        return fail(err, 422, "invalid_field", "guest_phone: %d to %d digits", GUEST_PHONE_MIN, GUEST_PHONE_MAX);
+        return fail(err, 422, "invalid_field", "guest_phone: %d to %d digits", GUEST_PHONE_MIN,
+                    GUEST_PHONE_MAX);
     if (email && !booking_email_valid(email))
         return fail(err, 422, "invalid_field", "guest_email: not a valid address");
     if (!booking_channel_valid(channel))
@@ -222,8 +228,8 @@ int booking_cancel(struct app *app, const char *code, const char *reason, struct
     return 0;
 }
 
-int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note, const char *source,
-                    struct reservation *out, struct booking_error *err)
+int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note,
+                    const char *source, struct reservation *out, struct booking_error *err)
 {
     long long now = (long long)time(NULL);
     int expired = 0;
@@ -254,7 +260,8 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     struct accommodation acc;
     int rc = store_accommodation_get(app->db, b->accommodation_id, &acc);
     if (rc == STORE_NOT_FOUND)
-        return fail(err, 404, "accommodation_not_found", "No accommodation with id %lld", b->accommodation_id);
+        return fail(err, 404, "accommodation_not_found", "No accommodation with id %lld",
+                    b->accommodation_id);
     if (rc != DB_OK) {
         booking_error_from_db(rc, err);
         return -1;
@@ -276,8 +283,8 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
         booking_error_from_db(rc, err);
         return -1;
     }
-    log_info("block %lld on accommodation %lld (%s..%s) created by %s", b->id, b->accommodation_id, b->start, b->end,
-             b->created_by);
+    log_info("block %lld on accommodation %lld (%s..%s) created by %s", b->id, b->accommodation_id, b->start,
+             b->end, b->created_by);
     return 0;
 }
 

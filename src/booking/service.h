@@ -22,13 +22,13 @@ void booking_init(void);
 
 /* Checks the dates of a stay: format and reality (`invalid_date`), order (`invalid_dates`), not before
  * today in PROPERTY_TIMEZONE (`check_in_in_past`), within BOOKING_HORIZON_DAYS (`too_far_ahead`). */
-int booking_check_dates(const struct config *cfg, const char *check_in, const char *check_out, struct date *in,
-                        struct date *out, struct booking_error *err);
+int booking_check_dates(const struct config *cfg, const char *check_in, const char *check_out,
+                        struct date *in, struct date *out, struct booking_error *err);
 
 /* Checks the stay against the accommodation's rules (`min_stay`, `max_stay`, `capacity_exceeded`) and
  * prices it with DEPOSIT_PERCENT. `quote` may be NULL. */
-int booking_check_stay(const struct config *cfg, const struct accommodation *acc, struct date in, struct date out,
-                       int guests, struct pricing_quote *quote, struct booking_error *err);
+int booking_check_stay(const struct config *cfg, const struct accommodation *acc, struct date in,
+                       struct date out, int guests, struct pricing_quote *quote, struct booking_error *err);
 
 struct hold_input {
     long long accommodation_id;
@@ -48,8 +48,8 @@ int booking_cancel(struct app *app, const char *code, const char *reason, struct
 
 /* Confirms a hold as paid; `source` labels the metric ("admin", later "mercadopago"). paid_cents < 0: the
  * deposit. 409 `invalid_state` or `date_overlap` (an expired hold whose nights were taken meanwhile). */
-int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note, const char *source,
-                    struct reservation *out, struct booking_error *err);
+int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note,
+                    const char *source, struct reservation *out, struct booking_error *err);
 
 /* Validates and creates a block (b->accommodation_id, start, end, reason, source, created_by set by the
  * caller): 404 `accommodation_not_found`, 409 `date_overlap`, date errors as for stays. Fills b->id. */

@@ -71,7 +71,8 @@ int cli_seed(int argc, char **argv)
             snprintf(a.description, sizeof a.description, "%s", d->description);
             snprintf(a.amenities, sizeof a.amenities, "%s", d->amenities);
             snprintf(a.photos, sizeof a.photos, "[]");
-            snprintf(a.policies, sizeof a.policies, "{\"check_in_time\":\"14:00\",\"check_out_time\":\"10:00\"}");
+            snprintf(a.policies, sizeof a.policies,
+                     "{\"check_in_time\":\"14:00\",\"check_out_time\":\"10:00\"}");
             snprintf(a.currency, sizeof a.currency, "ARS");
             a.capacity = d->capacity;
             a.base_cents = d->base_cents;
@@ -87,8 +88,8 @@ int cli_seed(int argc, char **argv)
             }
             id = a.id;
         }
-        json_array_append_new(list, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)id, "name", d->name, "created",
-                                              !found));
+        json_array_append_new(
+            list, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)id, "name", d->name, "created", !found));
     }
     json_t *outj = json_pack("{s:o}", "accommodations", list);
     char *text = json_dumps(outj, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -60,8 +60,8 @@ static int check_schema(struct db *db, int migrate)
         log_error("the database schema is at version %d but this binary needs %d: run `cabanas migrate` "
                   "(or start with `cabanas serve --migrate`)",
                   current, latest);
-        fprintf(stderr, "cabanas serve: schema version %d is behind %d; run `cabanas migrate` first\n", current,
-                latest);
+        fprintf(stderr, "cabanas serve: schema version %d is behind %d; run `cabanas migrate` first\n",
+                current, latest);
         rc = -1;
     } else if (current > latest) {
         log_warn("the database schema (version %d) is newer than this binary (%d); serving anyway", current,
@@ -152,9 +152,11 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "cabanas serve: %s\n", err);
         goto out;
     }
-    const char *shown_host = strcmp(cfg.host, "0.0.0.0") == 0 || strcmp(cfg.host, "::") == 0 ? "127.0.0.1" : cfg.host;
-    log_info("cabanas %s listening on %s:%d (%s, %d threads, database %s, environment %s)", CABANAS_VERSION, cfg.host,
-             cfg.port, "epoll", cfg.http_threads, db_engine_of(app.db) == DB_ENGINE_POSTGRES ? "postgresql" : "sqlite",
+    const char *shown_host =
+        strcmp(cfg.host, "0.0.0.0") == 0 || strcmp(cfg.host, "::") == 0 ? "127.0.0.1" : cfg.host;
+    log_info("cabanas %s listening on %s:%d (%s, %d threads, database %s, environment %s)", CABANAS_VERSION,
+             cfg.host, cfg.port, "epoll", cfg.http_threads,
+             db_engine_of(app.db) == DB_ENGINE_POSTGRES ? "postgresql" : "sqlite",
              config_environment_name(cfg.environment));
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);

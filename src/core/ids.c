@@ -16,8 +16,8 @@ int ids_request_id_valid(const char *s)
         char c = s[n];
         if (n >= 64)
             return 0;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
             return 0;
     }
     return n >= 1;

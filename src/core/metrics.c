@@ -15,8 +15,8 @@ enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM, M_GAUGE_FN };
 
 struct series {
     char values[METRICS_MAX_LABELS][LABEL_VALUE_MAX];
-    double value;                     /* counter/gauge; histogram: sum */
-    unsigned long count;              /* histogram */
+    double value;                       /* counter/gauge; histogram: sum */
+    unsigned long count;                /* histogram */
     unsigned long buckets[MAX_BUCKETS]; /* histogram, non-cumulative */
 };
 

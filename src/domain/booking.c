@@ -137,8 +137,8 @@ static int in_list(const char *s, const char *const *list)
 
 int booking_channel_valid(const char *channel)
 {
-    static const char *const channels[] = {"web", "whatsapp", "admin", "api", "phone", "email", "airbnb", "booking",
-                                           NULL};
+    static const char *const channels[] = {"web",   "whatsapp", "admin",   "api", "phone",
+                                           "email", "airbnb",   "booking", NULL};
     return channel && in_list(channel, channels);
 }
 

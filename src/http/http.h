@@ -29,7 +29,7 @@ struct http_request {
     size_t body_len;
     json_t *json; /* parsed body on JSON routes (NULL when the body was empty); borrowed */
     char request_id[REQUEST_ID_MAX + 1];
-    char client_ip[64]; /* the peer, or with TRUST_PROXY the Fly-Client-IP / first X-Forwarded-For hop */
+    char client_ip[64];    /* the peer, or with TRUST_PROXY the Fly-Client-IP / first X-Forwarded-For hop */
     char admin_email[256]; /* set by hooks.authorize on ROUTE_ADMIN routes */
     struct app *app;
     void *conn; /* the server's connection handle, for header and query lookups */
@@ -62,8 +62,8 @@ void http_response_body(struct http_response *res, int status, const char *conte
 /* Adds a header (silently dropped past HTTP_MAX_RESPONSE_HEADERS; names and values are ours). */
 void http_response_header(struct http_response *res, const char *name, const char *value);
 /* RFC 9457 problem: {"type","title","status","detail","error"} as application/problem+json. */
-void http_response_problem(struct http_response *res, int status, const char *error_code, const char *detail_fmt,
-                           ...) __attribute__((format(printf, 4, 5)));
+void http_response_problem(struct http_response *res, int status, const char *error_code,
+                           const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 void http_response_cleanup(struct http_response *res);
 
 /* The standard title for a status code ("Not Found"). */

@@ -86,8 +86,8 @@ void http_response_header(struct http_response *res, const char *name, const cha
     res->nheaders++;
 }
 
-void http_response_problem(struct http_response *res, int status, const char *error_code, const char *detail_fmt,
-                           ...)
+void http_response_problem(struct http_response *res, int status, const char *error_code,
+                           const char *detail_fmt, ...)
 {
     char detail[512];
     va_list ap;
@@ -96,8 +96,8 @@ void http_response_problem(struct http_response *res, int status, const char *er
     va_end(ap);
     char type[160];
     snprintf(type, sizeof type, "https://cabanas.dev/problems/%s", error_code);
-    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", http_status_title(status), "status",
-                          status, "detail", detail, "error", error_code);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", http_status_title(status),
+                          "status", status, "detail", detail, "error", error_code);
     if (!j) /* detail was not valid UTF-8: never echo it */
         j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", http_status_title(status), "status",
                       status, "detail", http_status_title(status), "error", error_code);

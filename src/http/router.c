@@ -18,7 +18,8 @@ static int match_path(const char *pattern, const char *path, struct http_request
             if (slen == 0 || slen >= HTTP_PARAM_MAX || np >= HTTP_MAX_PARAMS)
                 return 0;
             if (req) {
-                size_t nl = plen - 2 < sizeof req->params[np].name - 1 ? plen - 2 : sizeof req->params[np].name - 1;
+                size_t nl =
+                    plen - 2 < sizeof req->params[np].name - 1 ? plen - 2 : sizeof req->params[np].name - 1;
                 memcpy(req->params[np].name, p + 1, nl);
                 req->params[np].name[nl] = '\0';
                 memcpy(req->params[np].value, s, slen);
@@ -39,7 +40,8 @@ static int match_path(const char *pattern, const char *path, struct http_request
 
 static int method_matches(const char *route_method, const char *method)
 {
-    return strcmp(route_method, method) == 0 || (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
 int router_match(const struct route *routes, int nroutes, const char *method, const char *path,
@@ -66,7 +68,8 @@ int router_match(const struct route *routes, int nroutes, const char *method, co
             continue;
         int seen = 0; /* two templates may match one path with the same method */
         for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(routes[j].method, routes[i].method) == 0 && match_path(routes[j].pattern, path, NULL);
+            seen =
+                strcmp(routes[j].method, routes[i].method) == 0 && match_path(routes[j].pattern, path, NULL);
         if (seen)
             continue;
         int n = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", routes[i].method);

@@ -116,9 +116,10 @@ static void add_common_headers(struct MHD_Response *r, const struct app *app, st
     if (origin_allowed(app->cfg->allowed_origins, origin)) {
         MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(r, "Vary", "Origin");
-        MHD_add_response_header(r, "Access-Control-Expose-Headers",
-                                "X-Request-ID, Location, Retry-After, Idempotent-Replayed, RateLimit-Limit, RateLimit-Remaining, "
-                                "RateLimit-Reset");
+        MHD_add_response_header(
+            r, "Access-Control-Expose-Headers",
+            "X-Request-ID, Location, Retry-After, Idempotent-Replayed, RateLimit-Limit, RateLimit-Remaining, "
+            "RateLimit-Reset");
     }
 }
 
@@ -191,7 +192,8 @@ static void client_ip(struct MHD_Connection *conn, int trust_proxy, char *out, s
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)outlen);
     else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)outlen);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)outlen);
 }
 
 /* Routes and runs the handler; always leaves a response in `res`. */
@@ -216,7 +218,8 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     char allow[128];
     int idx = router_match(s->routes, s->nroutes, method, url, &req, allow, sizeof allow);
     const struct route *route = idx >= 0 ? &s->routes[idx] : NULL;
-    if (s->hooks.rate_limit && !(route && (route->flags & ROUTE_NO_RATE_LIMIT)) && s->hooks.rate_limit(&req, res) < 0)
+    if (s->hooks.rate_limit && !(route && (route->flags & ROUTE_NO_RATE_LIMIT)) &&
+        s->hooks.rate_limit(&req, res) < 0)
         return;
     if (idx == ROUTER_NOT_FOUND) {
         ctx->route = "unmatched";
@@ -235,7 +238,8 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
             http_response_header(res, "Access-Control-Max-Age", "600");
             return;
         }
-        http_response_problem(res, 405, "method_not_allowed", "Method %s is not allowed here", known_method(method));
+        http_response_problem(res, 405, "method_not_allowed", "Method %s is not allowed here",
+                              known_method(method));
         http_response_header(res, "Allow", allow);
         return;
     }
@@ -307,7 +311,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 /* Answer now, without reading the body; libmicrohttpd then closes the connection. */
                 ctx->too_big = 1;
                 struct http_response res = {0};
-                http_response_problem(&res, 413, "payload_too_large", "The request body is larger than %ld bytes",
+                http_response_problem(&res, 413, "payload_too_large",
+                                      "The request body is larger than %ld bytes",
                                       s->app->cfg->max_body_bytes);
                 return send_response(s, conn, ctx, &res);
             }
@@ -383,15 +388,15 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, cha
     return 0;
 }
 
-int http_server_start(struct app *app, const struct route *routes, int nroutes, const struct http_hooks *hooks,
-                      struct http_server **out, char *err, size_t errlen)
+int http_server_start(struct app *app, const struct route *routes, int nroutes,
+                      const struct http_hooks *hooks, struct http_server **out, char *err, size_t errlen)
 {
     if (!m_requests) {
         static const char *req_labels[] = {"method", "route", "status", NULL};
         static const char *route_labels[] = {"route", NULL};
         static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-        m_requests = metrics_counter("http_requests_total", "HTTP requests by method, route template and status.",
-                                     req_labels);
+        m_requests = metrics_counter("http_requests_total",
+                                     "HTTP requests by method, route template and status.", req_labels);
         m_duration = metrics_histogram("http_request_duration_seconds",
                                        "Time from first byte of the request to the completed response.",
                                        route_labels, buckets, (int)(sizeof buckets / sizeof *buckets));
@@ -410,16 +415,18 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes, 
     }
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)
-        flags |= MHD_USE_DUAL_STACK; /* "::" also takes IPv4 (Fly's private network is IPv6, its proxy IPv4) */
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-        (const struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)app->cfg->max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
+        flags |=
+            MHD_USE_DUAL_STACK; /* "::" also takes IPv4 (Fly's private network is IPv6, its proxy IPv4) */
+    s->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s,
+                                 MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections,
+                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", app->cfg->host, app->cfg->port);
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", app->cfg->host,
+                 app->cfg->port);
         free(s);
         return -1;
     }

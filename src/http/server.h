@@ -26,8 +26,8 @@ struct http_hooks {
 };
 
 /* Binds cfg->host:cfg->port and starts the worker threads. `hooks` is copied. 0, or -1 with a message. */
-int http_server_start(struct app *app, const struct route *routes, int nroutes, const struct http_hooks *hooks,
-                      struct http_server **out, char *err, size_t errlen);
+int http_server_start(struct app *app, const struct route *routes, int nroutes,
+                      const struct http_hooks *hooks, struct http_server **out, char *err, size_t errlen);
 
 /* Requests between their first callback and their completion callback. */
 int http_server_in_flight(const struct http_server *s);

@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACC_COLUMNS                                                                                              \
-    "a.id, a.name, a.type, a.capacity, a.base_price_cents, a.weekend_multiplier_bp, a.weekend_nights, "          \
-    "a.min_nights, a.max_nights, a.currency, a.description, a.amenities, a.photos, a.location, a.policies, "     \
+#define ACC_COLUMNS                                                                                          \
+    "a.id, a.name, a.type, a.capacity, a.base_price_cents, a.weekend_multiplier_bp, a.weekend_nights, "      \
+    "a.min_nights, a.max_nights, a.currency, a.description, a.amenities, a.photos, a.location, a.policies, " \
     "a.active, a.created_at, a.updated_at"
 #define ACC_NCOLS 18
 
 /* The claim overlaps [$2, $3) and is not a hold that expired at $4 (stale holds never block). */
-#define LIVE_CLAIM_OVERLAPS                                                                                       \
-    "SELECT 1 FROM stay_claims c LEFT JOIN reservations r ON r.id = c.reservation_id "                           \
-    "WHERE c.accommodation_id = a.id AND c.check_in < $3 AND $2 < c.check_out "                                  \
+#define LIVE_CLAIM_OVERLAPS                                                                                  \
+    "SELECT 1 FROM stay_claims c LEFT JOIN reservations r ON r.id = c.reservation_id "                       \
+    "WHERE c.accommodation_id = a.id AND c.check_in < $3 AND $2 < c.check_out "                              \
     "AND (r.id IS NULL OR r.status <> 'pre_reserved' OR r.expires_at > CAST($4 AS bigint))"
 
 static void read_row(const struct db_result *r, int row, struct accommodation *a)
@@ -60,8 +60,9 @@ static int run(struct db *db, const char *sql, int n, const char *const *params,
 int store_accommodation_list(struct db *db, int include_inactive, struct accommodation **out, int *n)
 {
     static const char *all = "SELECT " ACC_COLUMNS " FROM accommodations a ORDER BY a.id LIMIT 200";
-    static const char *active = "SELECT " ACC_COLUMNS " FROM accommodations a WHERE a.active = 1 ORDER BY a.id "
-                                "LIMIT 200";
+    static const char *active =
+        "SELECT " ACC_COLUMNS " FROM accommodations a WHERE a.active = 1 ORDER BY a.id "
+        "LIMIT 200";
     struct db_result *r = NULL;
     *out = NULL;
     *n = 0;
@@ -159,8 +160,10 @@ static void write_params(const struct accommodation *a, long long now, char bufs
 int store_accommodation_create(struct db *db, struct accommodation *a, long long now)
 {
     static const char *sql =
-        "INSERT INTO accommodations (name, type, capacity, base_price_cents, weekend_multiplier_bp, weekend_nights, "
-        "min_nights, max_nights, currency, description, amenities, photos, location, policies, active, created_at, "
+        "INSERT INTO accommodations (name, type, capacity, base_price_cents, weekend_multiplier_bp, "
+        "weekend_nights, "
+        "min_nights, max_nights, currency, description, amenities, photos, location, policies, active, "
+        "created_at, "
         "updated_at) VALUES ($1, $2, CAST($3 AS integer), CAST($4 AS bigint), CAST($5 AS integer), $6, "
         "CAST($7 AS integer), CAST($8 AS integer), $9, $10, $11, $12, $13, $14, CAST($15 AS integer), "
         "CAST($16 AS bigint), CAST($16 AS bigint)) RETURNING id";
@@ -181,8 +184,10 @@ int store_accommodation_update(struct db *db, struct accommodation *a, long long
 {
     static const char *sql =
         "UPDATE accommodations SET name = $1, type = $2, capacity = CAST($3 AS integer), "
-        "base_price_cents = CAST($4 AS bigint), weekend_multiplier_bp = CAST($5 AS integer), weekend_nights = $6, "
-        "min_nights = CAST($7 AS integer), max_nights = CAST($8 AS integer), currency = $9, description = $10, "
+        "base_price_cents = CAST($4 AS bigint), weekend_multiplier_bp = CAST($5 AS integer), weekend_nights "
+        "= $6, "
+        "min_nights = CAST($7 AS integer), max_nights = CAST($8 AS integer), currency = $9, description = "
+        "$10, "
         "amenities = $11, photos = $12, location = $13, policies = $14, active = CAST($15 AS integer), "
         "updated_at = CAST($16 AS bigint) WHERE id = CAST($17 AS bigint) RETURNING id";
     char bufs[8][24], nights[PRICING_WEEKEND_NIGHTS_LEN];

@@ -73,7 +73,7 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
                               long long now, struct reservation *out, int *expired);
 
 struct reservation_filter {
-    const char *status;        /* "" = any */
+    const char *status;         /* "" = any */
     long long accommodation_id; /* 0 = any */
     const char *from, *to;      /* stays overlapping [from, to); "" = open */
     const char *q;              /* "" = any; searched in code, name, phone, email (case-insensitive) */
@@ -82,8 +82,8 @@ struct reservation_filter {
 };
 
 /* *items malloc()ed (free() it). *total counts every match, regardless of limit/offset. */
-int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items, int *n,
-                           int *total);
+int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items,
+                           int *n, int *total);
 
 /* The sweeper: every pre_reserved hold with expires_at <= now becomes expired and frees its nights. */
 int store_holds_expire(struct db *db, long long now, int *expired);

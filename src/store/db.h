@@ -37,7 +37,8 @@ enum db_engine db_conn_engine(const struct db_conn *conn);
 
 /* Runs one statement. `out` may be NULL; otherwise the caller frees it with db_result_free(). Outside a
  * transaction a lost PostgreSQL connection is re-established and the statement retried once. */
-int db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params, struct db_result **out);
+int db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
+            struct db_result **out);
 /* Runs a multi-statement script without parameters (migrations). */
 int db_exec_script(struct db_conn *conn, const char *sql);
 /* BEGIN (SQLite: BEGIN IMMEDIATE, so the write lock is taken up front), COMMIT, ROLLBACK. */

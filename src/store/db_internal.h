@@ -42,7 +42,8 @@ int db_pg_script(struct db_conn *c, const char *sql);
 
 int db_sqlite_connect(struct db_conn *c);
 void db_sqlite_disconnect(struct db_conn *c);
-int db_sqlite_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
+int db_sqlite_exec(struct db_conn *c, const char *sql, int n, const char *const *params,
+                   struct db_result **out);
 int db_sqlite_script(struct db_conn *c, const char *sql);
 
 #endif

@@ -46,7 +46,8 @@ int db_pg_connect(struct db_conn *c)
     snprintf(timeout, sizeof timeout, "%d", c->cfg->db_connect_timeout_s);
     /* ISO dates and UTC, whatever the server's defaults: the store parses dates as YYYY-MM-DD text. */
     const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
-    const char *vals[] = {c->cfg->database_url, timeout, "cabanas", "-c DateStyle=ISO,YMD -c TimeZone=UTC", NULL};
+    const char *vals[] = {c->cfg->database_url, timeout, "cabanas", "-c DateStyle=ISO,YMD -c TimeZone=UTC",
+                          NULL};
     /* expand_dbname=1: the URL in "dbname" is parsed as a connection string; later keys fill the gaps */
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (!c->pg)

@@ -28,7 +28,8 @@ static int map_rc(struct db_conn *c, int rc)
     case SQLITE_CONSTRAINT:
         set_error(c);
         /* the no-overlap triggers RAISE(ABORT) -> SQLITE_CONSTRAINT_TRIGGER */
-        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_TRIGGER)
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+            rc == SQLITE_CONSTRAINT_TRIGGER)
             return DB_CONFLICT;
         return DB_ERR;
     case SQLITE_CANTOPEN:
@@ -54,9 +55,8 @@ int db_sqlite_connect(struct db_conn *c)
     }
     sqlite3_extended_result_codes(c->lite, 1);
     sqlite3_busy_timeout(c->lite, BUSY_TIMEOUT_MS);
-    rc = sqlite3_exec(c->lite,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
-                      NULL, NULL);
+    rc = sqlite3_exec(c->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                      NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         set_error(c);
         sqlite3_close(c->lite);
@@ -130,7 +130,8 @@ static int cached(struct db_conn *c, sqlite3_stmt *st)
     return 0;
 }
 
-int db_sqlite_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out)
+int db_sqlite_exec(struct db_conn *c, const char *sql, int n, const char *const *params,
+                   struct db_result **out)
 {
     if (!c->lite) {
         c->broken = 1;

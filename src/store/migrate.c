@@ -69,8 +69,9 @@ static int is_applied(struct db_conn *c, int version, int *applied)
 
 int migrate_apply(struct db_conn *c, int *applied, char *err, size_t errlen)
 {
-    static const char *create_pg = "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                                   "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
+    static const char *create_pg =
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+        "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
     static const char *create_lite =
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))";
@@ -113,7 +114,8 @@ int migrate_apply(struct db_conn *c, int *applied, char *err, size_t errlen)
         char v[16];
         snprintf(v, sizeof v, "%d", list[i].version);
         const char *params[] = {v, list[i].name};
-        if ((rc = db_exec_script(c, list[i].sql)) != DB_OK || (rc = db_exec(c, record, 2, params, NULL)) != DB_OK) {
+        if ((rc = db_exec_script(c, list[i].sql)) != DB_OK ||
+            (rc = db_exec(c, record, 2, params, NULL)) != DB_OK) {
             snprintf(err, errlen, "%s: %s", list[i].name, db_conn_error(c));
             db_rollback(c);
             goto out;

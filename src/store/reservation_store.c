@@ -12,16 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RES_COLUMNS                                                                                              \
-    "r.id, r.code, r.accommodation_id, a.name, r.check_in, r.check_out, r.guests, r.guest_name, r.guest_phone, " \
-    "r.guest_email, r.channel, r.status, r.payment_status, r.nights, r.total_cents, r.deposit_percent, "         \
-    "r.deposit_cents, r.paid_cents, r.currency, r.expires_at, r.confirmed_at, r.cancelled_at, r.cancel_reason, " \
+#define RES_COLUMNS                                                                                          \
+    "r.id, r.code, r.accommodation_id, a.name, r.check_in, r.check_out, r.guests, r.guest_name, "            \
+    "r.guest_phone, "                                                                                        \
+    "r.guest_email, r.channel, r.status, r.payment_status, r.nights, r.total_cents, r.deposit_percent, "     \
+    "r.deposit_cents, r.paid_cents, r.currency, r.expires_at, r.confirmed_at, r.cancelled_at, "              \
+    "r.cancel_reason, "                                                                                      \
     "r.notes, r.created_at, r.updated_at"
 #define RES_FROM " FROM reservations r JOIN accommodations a ON a.id = r.accommodation_id"
 #define RES_NCOLS 26
 /* what the API shows: a hold past its expiry is expired even before the sweeper has run ($9 = now) */
-#define EFFECTIVE_STATUS                                                                                         \
-    "(CASE WHEN r.status = 'pre_reserved' AND r.expires_at <= CAST($9 AS bigint) THEN 'expired' ELSE r.status END)"
+#define EFFECTIVE_STATUS                                                                                     \
+    "(CASE WHEN r.status = 'pre_reserved' AND r.expires_at <= CAST($9 AS bigint) THEN 'expired' ELSE "       \
+    "r.status END)"
 
 static void read_row(const struct db_result *r, int row, struct reservation *x)
 {
@@ -126,15 +129,18 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
                       int *expired)
 {
     static const char *insert_res =
-        "INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, guest_name, guest_phone, "
+        "INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, guest_name, "
+        "guest_phone, "
         "guest_email, channel, status, payment_status, nights, total_cents, deposit_percent, deposit_cents, "
         "paid_cents, currency, expires_at, created_at, updated_at) VALUES ($1, CAST($2 AS bigint), $3, $4, "
-        "CAST($5 AS integer), $6, $7, $8, $9, 'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS bigint), "
+        "CAST($5 AS integer), $6, $7, $8, $9, 'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS "
+        "bigint), "
         "CAST($12 AS integer), CAST($13 AS bigint), 0, $14, CAST($15 AS bigint), CAST($16 AS bigint), "
         "CAST($16 AS bigint)) RETURNING id";
-    static const char *claim = "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
-                               "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
-                               "RETURNING id";
+    static const char *claim =
+        "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
+        "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
+        "RETURNING id";
     char acc[24], guests[24], nights[24], total[24], pct[24], dep[24], exp[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
@@ -205,10 +211,11 @@ static int explain_miss(struct db_conn *c, const char *code)
 int store_reservation_cancel(struct db *db, const char *code, const char *reason, long long now,
                              struct reservation *out)
 {
-    static const char *sql = "UPDATE reservations SET status = 'cancelled', cancelled_at = CAST($2 AS bigint), "
-                             "cancel_reason = $3, updated_at = CAST($2 AS bigint) WHERE code = $1 "
-                             "AND (status = 'confirmed' OR (status = 'pre_reserved' AND expires_at > CAST($2 AS "
-                             "bigint))) RETURNING id";
+    static const char *sql =
+        "UPDATE reservations SET status = 'cancelled', cancelled_at = CAST($2 AS bigint), "
+        "cancel_reason = $3, updated_at = CAST($2 AS bigint) WHERE code = $1 "
+        "AND (status = 'confirmed' OR (status = 'pre_reserved' AND expires_at > CAST($2 AS "
+        "bigint))) RETURNING id";
     char nowb[24];
     const char *params[] = {code, store_ll_param(now, nowb), reason};
     struct db_conn *c = NULL;
@@ -243,21 +250,24 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
 {
     /* A hold that is still pre_reserved owns its claim even past its expiry: anyone who wanted those nights
      * would have expired it first. An expired hold must win its nights back. */
-    static const char *confirm = "UPDATE reservations SET status = 'confirmed', payment_status = 'paid', "
-                                 "paid_cents = CASE WHEN CAST($2 AS bigint) < 0 THEN deposit_cents "
-                                 "ELSE CAST($2 AS bigint) END, "
-                                 "confirmed_at = CAST($3 AS bigint), notes = COALESCE($4, notes), "
-                                 "updated_at = CAST($3 AS bigint) WHERE code = $1 AND status = $5 RETURNING id";
-    static const char *reclaim = "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
-                                 "SELECT accommodation_id, check_in, check_out, id FROM reservations "
-                                 "WHERE code = $1 AND status = 'expired' ON CONFLICT DO NOTHING RETURNING id";
+    static const char *confirm =
+        "UPDATE reservations SET status = 'confirmed', payment_status = 'paid', "
+        "paid_cents = CASE WHEN CAST($2 AS bigint) < 0 THEN deposit_cents "
+        "ELSE CAST($2 AS bigint) END, "
+        "confirmed_at = CAST($3 AS bigint), notes = COALESCE($4, notes), "
+        "updated_at = CAST($3 AS bigint) WHERE code = $1 AND status = $5 RETURNING id";
+    static const char *reclaim =
+        "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
+        "SELECT accommodation_id, check_in, check_out, id FROM reservations "
+        "WHERE code = $1 AND status = 'expired' ON CONFLICT DO NOTHING RETURNING id";
     char paid[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
-    const char *p_pre[] = {code, store_ll_param(paid_cents, paid), store_ll_param(now, nowb), note, "pre_reserved"};
+    const char *p_pre[] = {code, store_ll_param(paid_cents, paid), store_ll_param(now, nowb), note,
+                           "pre_reserved"};
     *expired = 0;
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
@@ -270,8 +280,8 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
         rc = get_on(c, code, &cur);
         if (rc == DB_OK && strcmp(cur.status, "expired") == 0) {
             char acc[24];
-            rc = expire_stale_overlapping(c, store_ll_param(cur.accommodation_id, acc), cur.check_in, cur.check_out,
-                                          nowb, expired);
+            rc = expire_stale_overlapping(c, store_ll_param(cur.accommodation_id, acc), cur.check_in,
+                                          cur.check_out, nowb, expired);
         }
         const char *p_code[] = {code};
         if (rc == DB_OK)
@@ -305,12 +315,11 @@ out:
     return rc;
 }
 
-int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items, int *n,
-                           int *total)
+int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items,
+                           int *n, int *total)
 {
     static const char *sql =
-        "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM
-        " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
+        "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
         "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
         "AND r.check_out > $3 AND r.check_in < $4 "
         "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 OR r.guest_phone LIKE $6 "
@@ -357,13 +366,13 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
         *total = rows ? (int)store_col_ll(r, 0, RES_NCOLS) : 0;
         if (rows == 0 && f->offset > 0) {
             /* past the end: count separately so the client still learns the total */
-            static const char *count_sql = "SELECT count(*)" RES_FROM
-                                           " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
-                                           "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
-                                           "AND r.check_out > $3 AND r.check_in < $4 "
-                                           "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 "
-                                           "OR r.guest_phone LIKE $6 OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
-                                           "AND CAST($7 AS integer) IS NOT NULL AND CAST($8 AS integer) IS NOT NULL";
+            static const char *count_sql =
+                "SELECT count(*)" RES_FROM " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
+                "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
+                "AND r.check_out > $3 AND r.check_in < $4 "
+                "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 "
+                "OR r.guest_phone LIKE $6 OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
+                "AND CAST($7 AS integer) IS NOT NULL AND CAST($8 AS integer) IS NOT NULL";
             struct db_result *cr = NULL;
             if (db_exec(c, count_sql, 9, params, &cr) == DB_OK)
                 *total = (int)store_col_ll(cr, 0, 0);
@@ -377,8 +386,9 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
 
 int store_holds_expire(struct db *db, long long now, int *expired)
 {
-    static const char *sql = "UPDATE reservations SET status = 'expired', updated_at = CAST($1 AS bigint) "
-                             "WHERE status = 'pre_reserved' AND expires_at <= CAST($1 AS bigint) RETURNING id";
+    static const char *sql =
+        "UPDATE reservations SET status = 'expired', updated_at = CAST($1 AS bigint) "
+        "WHERE status = 'pre_reserved' AND expires_at <= CAST($1 AS bigint) RETURNING id";
     char nowb[24];
     const char *params[] = {store_ll_param(now, nowb)};
     struct db_conn *c = NULL;
@@ -446,9 +456,10 @@ int store_block_create(struct db *db, struct block *b, long long now, int *expir
     static const char *insert = "INSERT INTO blocks (accommodation_id, start_date, end_date, reason, source, "
                                 "created_by, created_at) VALUES (CAST($1 AS bigint), $2, $3, $4, $5, $6, "
                                 "CAST($7 AS bigint)) RETURNING id";
-    static const char *claim = "INSERT INTO stay_claims (accommodation_id, check_in, check_out, block_id) "
-                               "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
-                               "RETURNING id";
+    static const char *claim =
+        "INSERT INTO stay_claims (accommodation_id, check_in, check_out, block_id) "
+        "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
+        "RETURNING id";
     char acc[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
@@ -462,7 +473,8 @@ int store_block_create(struct db *db, struct block *b, long long now, int *expir
         goto out;
     if ((rc = expire_stale_overlapping(c, acc, b->start, b->end, nowb, expired)) != DB_OK)
         goto rollback;
-    const char *p[] = {acc, b->start, b->end, b->reason, b->source[0] ? b->source : "manual", b->created_by, nowb};
+    const char *p[] = {acc,           b->start, b->end, b->reason, b->source[0] ? b->source : "manual",
+                       b->created_by, nowb};
     if ((rc = db_exec(c, insert, 7, p, &r)) != DB_OK)
         goto rollback;
     b->id = store_col_ll(r, 0, 0);
@@ -484,8 +496,9 @@ out:
 
 int store_block_list(struct db *db, long long accommodation_id, struct block **items, int *n)
 {
-    static const char *sql = "SELECT " BLOCK_COLUMNS " FROM blocks WHERE accommodation_id = CAST($1 AS bigint) "
-                             "ORDER BY start_date, id LIMIT 1000";
+    static const char *sql =
+        "SELECT " BLOCK_COLUMNS " FROM blocks WHERE accommodation_id = CAST($1 AS bigint) "
+        "ORDER BY start_date, id LIMIT 1000";
     char acc[24];
     const char *params[] = {store_ll_param(accommodation_id, acc)};
     struct db_conn *c = NULL;
@@ -526,7 +539,8 @@ int store_block_delete(struct db *db, long long accommodation_id, long long bloc
         return rc;
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
-    if ((rc = db_exec(c, unclaim, 2, params, NULL)) != DB_OK || (rc = db_exec(c, del, 2, params, &r)) != DB_OK) {
+    if ((rc = db_exec(c, unclaim, 2, params, NULL)) != DB_OK ||
+        (rc = db_exec(c, del, 2, params, &r)) != DB_OK) {
         db_rollback(c);
         goto out;
     }
