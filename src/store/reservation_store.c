@@ -318,13 +318,16 @@ out:
 int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items,
                            int *n, int *total)
 {
-    static const char *sql =
-        "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
-        "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
-        "AND r.check_out > $3 AND r.check_in < $4 "
-        "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 OR r.guest_phone LIKE $6 "
-        "OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
-        "ORDER BY r.created_at DESC, r.id DESC LIMIT CAST($7 AS integer) OFFSET CAST($8 AS integer)";
+    /* $1 status, $2 accommodation, $3..$4 dates, $5 q, $6 its LIKE pattern, $9 now */
+#define LIST_FILTER                                                                                          \
+    " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "                                                         \
+    "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "                               \
+    "AND r.check_out > $3 AND r.check_in < $4 "                                                              \
+    "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 OR r.guest_phone LIKE $6 "         \
+    "OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
+    static const char *sql = "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM LIST_FILTER
+                             "ORDER BY r.created_at DESC, r.id DESC LIMIT CAST($7 AS integer) "
+                             "OFFSET CAST($8 AS integer)";
     char acc[24], lim[24], off[24], nowb[24], like[300];
     size_t ql = strlen(f->q);
     size_t k = 0;
@@ -366,12 +369,9 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
         *total = rows ? (int)store_col_ll(r, 0, RES_NCOLS) : 0;
         if (rows == 0 && f->offset > 0) {
             /* past the end: count separately so the client still learns the total */
+            /* the same 9 parameters: $7 and $8 are referenced so both statements take one list */
             static const char *count_sql =
-                "SELECT count(*)" RES_FROM " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "
-                "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "
-                "AND r.check_out > $3 AND r.check_in < $4 "
-                "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 "
-                "OR r.guest_phone LIKE $6 OR lower(COALESCE(r.guest_email, '')) LIKE $6) "
+                "SELECT count(*)" RES_FROM LIST_FILTER
                 "AND CAST($7 AS integer) IS NOT NULL AND CAST($8 AS integer) IS NOT NULL";
             struct db_result *cr = NULL;
             if (db_exec(c, count_sql, 9, params, &cr) == DB_OK)

@@ -350,6 +350,28 @@ class ServerTestCase(unittest.TestCase):
             self.fail("\n".join(problems))
 
 
+class PostgresRedisTestCase(ServerTestCase):
+    """One PostgreSQL cluster and one Redis server for the whole class; fresh_database() per test."""
+
+    pg = None
+    redis = None
+    counter = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = Postgres()
+        cls.redis = Redis()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.redis.stop()
+        cls.pg.stop()
+
+    def fresh_database(self, prefix="t"):
+        PostgresRedisTestCase.counter += 1
+        return self.pg.create_database("%s_%d_%d" % (prefix, os.getpid(), PostgresRedisTestCase.counter))
+
+
 def _keep_log(test_id, server):
     os.makedirs(ARTIFACTS, exist_ok=True)
     shutil.copy(server.log_path, os.path.join(ARTIFACTS, "%s.%d.log" % (test_id.split(".")[-1], server.port)))

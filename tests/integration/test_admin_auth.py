@@ -420,20 +420,7 @@ class SqliteAdminAuthTest(ServerTestCase):
         self.assertEqual(s.get("/api/v1/admin/me", headers=bearer(tok)).status, 200)
 
 
-class PostgresAdminAuthTest(ServerTestCase):
-    pg = None
-    redis = None
-    counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = Postgres()
-        cls.redis = Redis()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.pg.stop()
+class PostgresAdminAuthTest(harness.PostgresRedisTestCase):
 
     def start(self, database_url=None, **env):
         if database_url is None:

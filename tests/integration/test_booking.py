@@ -1097,21 +1097,8 @@ class SqliteBookingTest(BookingChecks, ServerTestCase):
         self.assert_one_winner([s1, s2], self.race([s1, s2], body), body)
 
 
-class PostgresBookingTest(BookingChecks, ServerTestCase):
+class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
     engine = "postgresql"
-    pg = None
-    redis = None
-    counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = Postgres()
-        cls.redis = Redis()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.pg.stop()
 
     def new_database_url(self):
         PostgresBookingTest.counter += 1

@@ -253,20 +253,7 @@ class IdempotencySqliteTest(IdempotencyChecks, ServerTestCase):
         return rows[0][0] if rows else None
 
 
-class PostgresMiddlewareTest(IdempotencyChecks, ServerTestCase):
-    pg = None
-    redis = None
-    counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = Postgres()
-        cls.redis = Redis()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.pg.stop()
+class PostgresMiddlewareTest(IdempotencyChecks, harness.PostgresRedisTestCase):
 
     def server_on_postgres(self, env):
         PostgresMiddlewareTest.counter += 1

@@ -346,22 +346,9 @@ class SqlitePlatformTest(EngineChecks, ServerTestCase):
         self.assertEqual(s.get("/api/v1/healthz").status, 200)
 
 
-class PostgresPlatformTest(EngineChecks, ServerTestCase):
+class PostgresPlatformTest(EngineChecks, harness.PostgresRedisTestCase):
     engine = "postgresql"
     redis_status = "ok"
-    pg = None
-    redis = None
-    counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = Postgres()
-        cls.redis = Redis()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.pg.stop()
 
     def fresh_database_url(self):
         PostgresPlatformTest.counter += 1
