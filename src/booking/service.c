@@ -101,18 +101,6 @@ int booking_check_stay(const struct config *cfg, const struct accommodation *acc
     return 0;
 }
 
-static int load_active(struct app *app, long long id, struct accommodation *acc, struct booking_error *err)
-{
-    int rc = store_accommodation_get(app->db, id, acc);
-    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc->active))
-        return fail(err, 404, "accommodation_not_found", "No active accommodation with id %lld", id);
-    if (rc != DB_OK) {
-        booking_error_from_db(rc, err);
-        return -1;
-    }
-    return 0;
-}
-
 static void count_conflict(const char *reason)
 {
     const char *labels[] = {reason};
@@ -140,21 +128,25 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     if (!booking_channel_valid(channel))
         return fail(err, 422, "invalid_field", "channel: unknown channel");
 
+    /* one round trip: the accommodation and the read-only overlap pre-check */
     struct accommodation acc;
-    if (load_active(app, in->accommodation_id, &acc, err) < 0)
-        return -1;
-    /* the quote is ~12 KB: fine on a worker thread's stack (8 MiB) */
-    struct pricing_quote quote;
-    if (booking_check_stay(cfg, &acc, din, dout, in->guests, &quote, err) < 0)
-        return -1;
-
+    char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
+    dates_format(din, cin);
+    dates_format(dout, cout);
     long long now = (long long)time(NULL);
     int taken = 0;
-    int rc = store_nights_taken(app->db, acc.id, in->check_in, in->check_out, now, &taken);
+    int rc = store_accommodation_availability(app->db, in->accommodation_id, cin, cout, now, &acc, &taken);
+    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active))
+        return fail(err, 404, "accommodation_not_found", "No active accommodation with id %lld",
+                    in->accommodation_id);
     if (rc != DB_OK) {
         booking_error_from_db(rc, err);
         return -1;
     }
+    /* the quote is ~12 KB: fine on a worker thread's stack (8 MiB) */
+    struct pricing_quote quote;
+    if (booking_check_stay(cfg, &acc, din, dout, in->guests, &quote, err) < 0)
+        return -1;
     if (taken) {
         count_conflict("precheck");
         return fail(err, 409, "date_overlap", "Those nights are no longer available");
@@ -195,6 +187,7 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
         booking_error_from_db(rc, err);
         return -1;
     }
+    snprintf(out->accommodation_name, sizeof out->accommodation_name, "%s", acc.name);
     const char *labels[] = {channel};
     metrics_inc(m_created, labels, 1);
     log_info("reservation %s: created pre_reserved (accommodation %lld, %s..%s, channel %s, expires in %d s)",

@@ -56,7 +56,8 @@ int store_nights_taken(struct db *db, long long accommodation_id, const char *ch
                        long long now, int *taken);
 
 /* In one transaction: expires stale holds on those nights, inserts the hold and claims its nights.
- * DB_CONFLICT when the nights are taken. Fills *out; *expired counts the stale holds it expired. */
+ * DB_CONFLICT when the nights are taken. Fills *out from what it wrote (accommodation_name is left empty
+ * for the caller); *expired counts the stale holds it expired. */
 int store_hold_create(struct db *db, const struct hold_request *h, long long now, struct reservation *out,
                       int *expired);
 

@@ -9,6 +9,7 @@
 
 #include "store_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,31 @@ static int claim_nights(struct db_conn *c, const char *sql, int n, const char *c
     return rc;
 }
 
+static void fill_hold(struct reservation *x, const struct hold_request *h, const char *code, long long id,
+                      long long now)
+{
+    memset(x, 0, sizeof *x);
+    x->id = id;
+    snprintf(x->code, sizeof x->code, "%s", code);
+    x->accommodation_id = h->accommodation_id;
+    snprintf(x->check_in, sizeof x->check_in, "%s", h->check_in);
+    snprintf(x->check_out, sizeof x->check_out, "%s", h->check_out);
+    x->guests = h->guests;
+    snprintf(x->guest_name, sizeof x->guest_name, "%s", h->guest_name);
+    snprintf(x->guest_phone, sizeof x->guest_phone, "%s", h->guest_phone);
+    snprintf(x->guest_email, sizeof x->guest_email, "%s", h->guest_email ? h->guest_email : "");
+    snprintf(x->channel, sizeof x->channel, "%s", h->channel);
+    snprintf(x->status, sizeof x->status, "pre_reserved");
+    snprintf(x->payment_status, sizeof x->payment_status, "pending");
+    x->nights = h->nights;
+    x->total_cents = h->total_cents;
+    x->deposit_percent = h->deposit_percent;
+    x->deposit_cents = h->deposit_cents;
+    snprintf(x->currency, sizeof x->currency, "%s", h->currency);
+    x->expires_at = h->expires_at;
+    x->created_at = x->updated_at = now;
+}
+
 int store_hold_create(struct db *db, const struct hold_request *h, long long now, struct reservation *out,
                       int *expired)
 {
@@ -185,11 +211,12 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         const char *cp[] = {acc, h->check_in, h->check_out, db_result_value(r, 0, 0)};
         if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
             goto rollback;
+        long long id = store_col_ll(r, 0, 0);
         if ((rc = db_commit(c)) != DB_OK) {
             *expired = 0;
             break;
         }
-        rc = get_on(c, code, out);
+        fill_hold(out, h, code, id, now); /* what was just written: no read-back round trip */
         break;
     rollback:
         db_rollback(c);
