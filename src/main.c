@@ -18,8 +18,12 @@ static const struct {
     {"serve", cli_serve, "serve [--migrate] [--env-file FILE]   run the HTTP server"},
     {"migrate", cli_migrate, "migrate [--status] [--env-file FILE]  apply pending migrations (or list them)"},
     {"seed", cli_seed, "seed [--env-file FILE]               create the demo accommodations if missing"},
+    {"backup", cli_backup, "backup --to FILE [--env-file FILE]   online copy of the SQLite database"},
     {"admin", cli_admin, "admin set-password|token EMAIL       set an admin password (stdin), print a token"},
-    {"config-check", cmd_config_check, "config-check [--env-file FILE]       print the effective configuration"},
+    {"bench", cli_bench, "bench --base-url URL [options]       latency percentiles, SLO verdicts"},
+    {"overlap-test", cli_overlap_test, "overlap-test --base-url URL [...]    race one stay (RUN_MUTATING=1)"},
+    {"config-check", cmd_config_check,
+     "config-check [--env-file FILE]       print the effective configuration"},
     {"version", cmd_version, "version                              print version and commit"},
     {"help", cmd_help, "help                                 this text"},
 };

@@ -16,5 +16,13 @@ int cli_migrate(int argc, char **argv);
 int cli_seed(int argc, char **argv);
 /* admin set-password EMAIL | admin token EMAIL (src/cli/admin.c) */
 int cli_admin(int argc, char **argv);
+/* backup --to FILE: online copy of the SQLite database (src/cli/backup.c); exit 2 on PostgreSQL */
+int cli_backup(int argc, char **argv);
+/* bench --base-url URL [...]: HTTP latency percentiles and SLO verdicts of a running server
+ * (src/cli/bench.c). 0 every SLO holds, 1 an SLO fails, 2 usage error. */
+int cli_bench(int argc, char **argv);
+/* overlap-test --base-url URL [...]: N identical holds released at once; exactly one must win
+ * (src/cli/overlap_test.c). 0 pass, 1 fail, 2 usage error, 3 RUN_MUTATING not set. */
+int cli_overlap_test(int argc, char **argv);
 
 #endif

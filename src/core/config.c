@@ -25,8 +25,8 @@ struct setting {
     enum kind kind;
     const char *def;
     size_t offset;
-    long min, max;  /* K_INT bounds; K_STR max length */
-    int secret;     /* value redacted by config_print */
+    long min, max; /* K_INT bounds; K_STR max length */
+    int secret;    /* value redacted by config_print */
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -442,13 +442,16 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
     /* A zone name is a relative path below /usr/share/zoneinfo (Debian's tzdata). */
     char zpath[256];
     snprintf(zpath, sizeof zpath, "/usr/share/zoneinfo/%s", cfg->property_timezone);
-    if (strstr(cfg->property_timezone, "..") || cfg->property_timezone[0] == '/' || access(zpath, R_OK) != 0) {
-        snprintf(err, errlen, "PROPERTY_TIMEZONE: unknown time zone '%s' (expected e.g. America/Argentina/Buenos_Aires)",
+    if (strstr(cfg->property_timezone, "..") || cfg->property_timezone[0] == '/' ||
+        access(zpath, R_OK) != 0) {
+        snprintf(err, errlen,
+                 "PROPERTY_TIMEZONE: unknown time zone '%s' (expected e.g. America/Argentina/Buenos_Aires)",
                  cfg->property_timezone);
         return -1;
     }
     if (cfg->jwt_secret[0] && strlen(cfg->jwt_secret) < 32) {
-        snprintf(err, errlen, "JWT_SECRET: must be at least 32 bytes (generate one with `openssl rand -hex 32`)");
+        snprintf(err, errlen,
+                 "JWT_SECRET: must be at least 32 bytes (generate one with `openssl rand -hex 32`)");
         return -1;
     }
     if (!cfg->jwt_secret[0]) {
