@@ -105,36 +105,6 @@ static void usage(FILE *out)
         BENCH_MAX_CONCURRENCY, BENCH_MAX_REQUESTS, BENCH_MAX_ENDPOINTS);
 }
 
-/* 1 when argv[*i] is `name` given as "--name VALUE" or "--name=VALUE" (*val set, *i advanced past a
- * separate value), 0 when it is another argument, -1 when the value is missing. */
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_double(const char *s, double min, double max, double *out)
 {
     char *end;
@@ -174,7 +144,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o, int *help)
             continue;
         }
         for (int k = 0; with_value[k] && !name; k++)
-            if ((t = take_opt(argc, argv, &i, with_value[k], &v)) != 0)
+            if ((t = cli_take_opt(argc, argv, &i, with_value[k], &v)) != 0)
                 name = with_value[k];
         if (!name) {
             fprintf(stderr, "cabanas bench: unknown option '%s'\n", a);
@@ -187,14 +157,14 @@ static int parse_args(int argc, char **argv, struct bench_opts *o, int *help)
         if (strcmp(name, "--base-url") == 0) {
             base = v;
         } else if (strcmp(name, "--concurrency") == 0) {
-            if (parse_long(v, 1, BENCH_MAX_CONCURRENCY, &l) < 0)
+            if (cli_parse_long(v, 1, BENCH_MAX_CONCURRENCY, &l) < 0)
                 goto bad_value;
             o->concurrency = (int)l;
         } else if (strcmp(name, "--requests") == 0) {
-            if (parse_long(v, 1, BENCH_MAX_REQUESTS, &o->requests) < 0)
+            if (cli_parse_long(v, 1, BENCH_MAX_REQUESTS, &o->requests) < 0)
                 goto bad_value;
         } else if (strcmp(name, "--timeout") == 0) {
-            if (parse_long(v, 1, 600, &o->timeout_s) < 0)
+            if (cli_parse_long(v, 1, 600, &o->timeout_s) < 0)
                 goto bad_value;
         } else if (strcmp(name, "--endpoint") == 0) {
             if (o->nendpoints >= BENCH_MAX_ENDPOINTS) {

@@ -11,6 +11,11 @@
  * "--name" strings, each setting flag_values[i] = 1). Loads the config. Returns 0 or EXIT_USAGE. */
 int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values, struct config *cfg);
 
+/* Option helpers for the client tools: --name VALUE / --name=VALUE (1 taken, 0 not this option, -1 value
+ * missing), and a strict integer in [min, max] (0 or -1). */
+int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val);
+int cli_parse_long(const char *s, long min, long max, long *out);
+
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_seed(int argc, char **argv);

@@ -1,7 +1,9 @@
 /* common.c - option parsing shared by the subcommands. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values, struct config *cfg)
@@ -36,5 +38,35 @@ int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values,
         fprintf(stderr, "cabanas: configuration error: %s\n", err);
         return EXIT_USAGE;
     }
+    return 0;
+}
+
+/* 1 when argv[*i] is `name` given as "--name VALUE" or "--name=VALUE" (*val set, *i advanced past a
+ * separate value), 0 when it is another argument, -1 when the value is missing. */
+int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *val = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
     return 0;
 }

@@ -85,36 +85,6 @@ static void usage(FILE *out)
             OVERLAP_MAX_URLS, OVERLAP_SEARCH_DAYS, OVERLAP_MIN_CONCURRENCY, OVERLAP_MAX_CONCURRENCY);
 }
 
-/* 1 when argv[*i] is `name` given as "--name VALUE" or "--name=VALUE" (*val set, *i advanced past a
- * separate value), 0 when it is another argument, -1 when the value is missing. */
-static int take_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Returns 0, or EXIT_USAGE after printing why (and the usage) on stderr; 1 in *help for --help. */
 static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
 {
@@ -141,7 +111,7 @@ static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
             continue;
         }
         for (int k = 0; with_value[k] && !name; k++)
-            if ((t = take_opt(argc, argv, &i, with_value[k], &v)) != 0)
+            if ((t = cli_take_opt(argc, argv, &i, with_value[k], &v)) != 0)
                 name = with_value[k];
         if (!name) {
             fprintf(stderr, "cabanas overlap-test: unknown option '%s'\n", a);
@@ -160,14 +130,14 @@ static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
                 goto bad_value;
             o->nurls++;
         } else if (strcmp(name, "--accommodation-id") == 0) {
-            if (parse_long(v, 1, 1L << 53, &o->accommodation_id) < 0)
+            if (cli_parse_long(v, 1, 1L << 53, &o->accommodation_id) < 0)
                 goto bad_value;
         } else if (strcmp(name, "--check-in") == 0 || strcmp(name, "--check-out") == 0) {
             if (dates_parse(v, &d) < 0)
                 goto bad_value;
             dates_format(d, strcmp(name, "--check-in") == 0 ? o->check_in : o->check_out);
         } else if (strcmp(name, "--concurrency") == 0) {
-            if (parse_long(v, OVERLAP_MIN_CONCURRENCY, OVERLAP_MAX_CONCURRENCY, &l) < 0)
+            if (cli_parse_long(v, OVERLAP_MIN_CONCURRENCY, OVERLAP_MAX_CONCURRENCY, &l) < 0)
                 goto bad_value;
             o->concurrency = (int)l;
         } else if (strcmp(name, "--guest-name") == 0) {
@@ -178,7 +148,7 @@ static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
             if (!*v || strlen(v) > 32)
                 goto bad_value;
             o->guest_phone = v;
-        } else if (parse_long(v, 1, 600, &o->timeout_s) < 0) { /* --timeout */
+        } else if (cli_parse_long(v, 1, 600, &o->timeout_s) < 0) { /* --timeout */
             goto bad_value;
         }
         continue;
