@@ -45,6 +45,11 @@ static void read_row(const struct db_result *r, int row, struct accommodation *a
     a->updated_at = store_col_ll(r, row, 17);
 }
 
+static void read_any(const struct db_result *r, int row, void *a)
+{
+    read_row(r, row, a);
+}
+
 /* Runs `sql` on a pooled connection. */
 static int run(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
 {
@@ -69,15 +74,8 @@ int store_accommodation_list(struct db *db, int include_inactive, struct accommo
     int rc = run(db, include_inactive ? all : active, 0, NULL, &r);
     if (rc != DB_OK)
         return rc;
-    int rows = db_result_rows(r);
-    struct accommodation *list = calloc(rows ? (size_t)rows : 1, sizeof *list);
-    if (!list)
-        abort();
-    for (int i = 0; i < rows; i++)
-        read_row(r, i, &list[i]);
+    *out = store_rows_read(r, sizeof **out, read_any, n);
     db_result_free(r);
-    *out = list;
-    *n = rows;
     return DB_OK;
 }
 

@@ -58,6 +58,11 @@ static void read_row(const struct db_result *r, int row, struct reservation *x)
     x->updated_at = store_col_ll(r, row, 25);
 }
 
+static void read_any_reservation(const struct db_result *r, int row, void *x)
+{
+    read_row(r, row, x);
+}
+
 static int get_on(struct db_conn *c, const char *code, struct reservation *out)
 {
     static const char *sql = "SELECT " RES_COLUMNS RES_FROM " WHERE r.code = $1";
@@ -385,14 +390,8 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
         return rc;
     rc = db_exec(c, sql, 9, params, &r);
     if (rc == DB_OK) {
-        int rows = db_result_rows(r);
-        struct reservation *list = calloc(rows ? (size_t)rows : 1, sizeof *list);
-        if (!list)
-            abort();
-        for (int i = 0; i < rows; i++)
-            read_row(r, i, &list[i]);
-        *items = list;
-        *n = rows;
+        *items = store_rows_read(r, sizeof **items, read_any_reservation, n);
+        int rows = *n;
         *total = rows ? (int)store_col_ll(r, 0, RES_NCOLS) : 0;
         if (rows == 0 && f->offset > 0) {
             /* past the end: count separately so the client still learns the total */
@@ -478,6 +477,11 @@ static void read_block(const struct db_result *r, int row, struct block *b)
     b->created_at = store_col_ll(r, row, 7);
 }
 
+static void read_any_block(const struct db_result *r, int row, void *b)
+{
+    read_block(r, row, b);
+}
+
 int store_block_create(struct db *db, struct block *b, long long now, int *expired)
 {
     static const char *insert = "INSERT INTO blocks (accommodation_id, start_date, end_date, reason, source, "
@@ -537,14 +541,7 @@ int store_block_list(struct db *db, long long accommodation_id, struct block **i
         return rc;
     rc = db_exec(c, sql, 1, params, &r);
     if (rc == DB_OK) {
-        int rows = db_result_rows(r);
-        struct block *list = calloc(rows ? (size_t)rows : 1, sizeof *list);
-        if (!list)
-            abort();
-        for (int i = 0; i < rows; i++)
-            read_block(r, i, &list[i]);
-        *items = list;
-        *n = rows;
+        *items = store_rows_read(r, sizeof **items, read_any_block, n);
     }
     db_result_free(r);
     db_release(db, c);

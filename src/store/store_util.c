@@ -22,3 +22,16 @@ const char *store_ll_param(long long v, char buf[24])
     snprintf(buf, 24, "%lld", v);
     return buf;
 }
+
+void *store_rows_read(const struct db_result *r, size_t size,
+                      void (*read)(const struct db_result *, int, void *), int *n)
+{
+    int rows = db_result_rows(r);
+    char *list = calloc(rows ? (size_t)rows : 1, size);
+    if (!list)
+        abort();
+    for (int i = 0; i < rows; i++)
+        read(r, i, list + (size_t)i * size);
+    *n = rows;
+    return list;
+}

@@ -497,25 +497,11 @@ class SqliteOverlapTest(OverlapChecks, ToolsTestCase):
             db.close()
 
 
-class PostgresOverlapTest(OverlapChecks, ToolsTestCase):
+class PostgresOverlapTest(OverlapChecks, ToolsTestCase, harness.PostgresRedisTestCase):
     engine = "postgresql"
-    pg = None
-    redis = None
-    counter = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = Postgres()
-        cls.redis = Redis()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.redis.stop()
-        cls.pg.stop()
 
     def new_database_url(self):
-        PostgresOverlapTest.counter += 1
-        return self.pg.create_database("tools_%d_%d" % (os.getpid(), PostgresOverlapTest.counter))
+        return self.fresh_database("tools")
 
     def base_env(self):
         return {"REDIS_URL": self.redis.url}
