@@ -45,38 +45,7 @@ sqlite://*) echo "$prog: DATABASE_URL is SQLite: stop the server and copy the ba
 esac
 [ -f "$file" ] && [ -r "$file" ] || die "$file: no such readable file"
 
-pg_tool() {
-    local name=$1 found
-    if [ -n "${PG_BINDIR:-}" ]; then
-        [ -x "$PG_BINDIR/$name" ] && { echo "$PG_BINDIR/$name"; return 0; }
-        return 1
-    fi
-    found=$(command -v "$name" 2>/dev/null) && { echo "$found"; return 0; }
-    found=$(ls -d /usr/lib/postgresql/*/bin/"$name" 2>/dev/null | sort -t/ -k5,5n | tail -1)
-    [ -n "$found" ] && { echo "$found"; return 0; }
-    return 1
-}
-
-# split_password URL: sets conn_url (without the password) and shown_url (password as ***), and exports
-# PGPASSWORD (percent-decoded) when the URL has user:password@.
-split_password() {
-    local u=$1 scheme rest hostpart userinfo user pass
-    scheme=${u%%://*}
-    rest=${u#*://}
-    hostpart=${rest%%/*}
-    conn_url=$u
-    shown_url=$u
-    case "$hostpart" in *@*) ;; *) return 0 ;; esac
-    userinfo=${hostpart%@*}
-    case "$userinfo" in *:*) ;; *) return 0 ;; esac
-    user=${userinfo%%:*}
-    pass=${userinfo#*:}
-    conn_url="$scheme://$user@${hostpart##*@}${rest#"$hostpart"}"
-    shown_url="$scheme://$user:***@${hostpart##*@}${rest#"$hostpart"}"
-    pass=${pass//\\/\\\\}
-    PGPASSWORD=$(printf '%b' "${pass//%/\\x}")
-    export PGPASSWORD
-}
+. "$(dirname "$0")/pg_common.sh"
 
 pg_restore=$(pg_tool pg_restore) || die "pg_restore not found (apt-get install postgresql-client, or set PG_BINDIR)"
 psql=$(pg_tool psql) || die "psql not found (apt-get install postgresql-client, or set PG_BINDIR)"

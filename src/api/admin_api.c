@@ -329,20 +329,7 @@ void api_admin_reservations_list(struct http_request *req, struct http_response 
 
 void api_admin_reservation_get(struct http_request *req, struct http_response *res)
 {
-    const char *code;
-    struct reservation r;
-    if (api_code_param(req, res, &code) < 0)
-        return;
-    int rc = store_reservation_get(req->app->db, code, &r);
-    if (rc == STORE_NOT_FOUND) {
-        http_response_problem(res, 404, "reservation_not_found", "No reservation with code %s", code);
-        return;
-    }
-    if (rc != DB_OK) {
-        db_problem(res, rc);
-        return;
-    }
-    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), 1));
+    api_reservation_show(req, res, 1);
 }
 
 void api_admin_reservation_confirm(struct http_request *req, struct http_response *res)

@@ -230,7 +230,7 @@ int api_code_param(struct http_request *req, struct http_response *res, const ch
     return code_param(req, res, code);
 }
 
-void api_reservation_get(struct http_request *req, struct http_response *res)
+void api_reservation_show(struct http_request *req, struct http_response *res, int admin)
 {
     const char *code;
     struct reservation r;
@@ -245,7 +245,12 @@ void api_reservation_get(struct http_request *req, struct http_response *res)
         db_problem(res, rc);
         return;
     }
-    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), 0));
+    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), admin));
+}
+
+void api_reservation_get(struct http_request *req, struct http_response *res)
+{
+    api_reservation_show(req, res, 0);
 }
 
 void api_reservation_cancel(struct http_request *req, struct http_response *res)
