@@ -134,7 +134,6 @@ static int parse_args(int argc, char **argv, struct bench_opts *o, int *help)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *name = NULL, *v = NULL;
         long l;
-        int t = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             *help = 1;
             return 0;
@@ -143,17 +142,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o, int *help)
             o->json = 1;
             continue;
         }
-        for (int k = 0; with_value[k] && !name; k++)
-            if ((t = cli_take_opt(argc, argv, &i, with_value[k], &v)) != 0)
-                name = with_value[k];
-        if (!name) {
-            fprintf(stderr, "cabanas bench: unknown option '%s'\n", a);
+        if (cli_match_opt(argc, argv, &i, with_value, "bench", &name, &v) < 0)
             goto bad;
-        }
-        if (t < 0) {
-            fprintf(stderr, "cabanas bench: %s needs a value\n", name);
-            goto bad;
-        }
         if (strcmp(name, "--base-url") == 0) {
             base = v;
         } else if (strcmp(name, "--concurrency") == 0) {

@@ -15,6 +15,10 @@ int cli_parse(int argc, char **argv, const char *const *flags, int *flag_values,
  * missing), and a strict integer in [min, max] (0 or -1). */
 int cli_take_opt(int argc, char **argv, int *i, const char *name, const char **val);
 int cli_parse_long(const char *s, long min, long max, long *out);
+/* argv[*i] as one of `names` (options that take a value): 0 with *name and *val set, or -1 after printing
+ * "unknown option" / "needs a value" for `cmd`. */
+int cli_match_opt(int argc, char **argv, int *i, const char *const *names, const char *cmd, const char **name,
+                  const char **val);
 
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);

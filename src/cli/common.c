@@ -70,3 +70,22 @@ int cli_parse_long(const char *s, long min, long max, long *out)
     *out = v;
     return 0;
 }
+
+int cli_match_opt(int argc, char **argv, int *i, const char *const *names, const char *cmd, const char **name,
+                  const char **val)
+{
+    int t = 0;
+    *name = NULL;
+    for (int k = 0; names[k] && !*name; k++)
+        if ((t = cli_take_opt(argc, argv, i, names[k], val)) != 0)
+            *name = names[k];
+    if (!*name) {
+        fprintf(stderr, "cabanas %s: unknown option '%s'\n", cmd, argv[*i]);
+        return -1;
+    }
+    if (t < 0) {
+        fprintf(stderr, "cabanas %s: %s needs a value\n", cmd, *name);
+        return -1;
+    }
+    return 0;
+}

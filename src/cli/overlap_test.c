@@ -100,7 +100,6 @@ static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *name = NULL, *v = NULL;
         long l;
-        int t = 0;
         struct date d;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             *help = 1;
@@ -110,17 +109,8 @@ static int parse_args(int argc, char **argv, struct overlap_opts *o, int *help)
             o->keep = 1;
             continue;
         }
-        for (int k = 0; with_value[k] && !name; k++)
-            if ((t = cli_take_opt(argc, argv, &i, with_value[k], &v)) != 0)
-                name = with_value[k];
-        if (!name) {
-            fprintf(stderr, "cabanas overlap-test: unknown option '%s'\n", a);
+        if (cli_match_opt(argc, argv, &i, with_value, "overlap-test", &name, &v) < 0)
             goto bad;
-        }
-        if (t < 0) {
-            fprintf(stderr, "cabanas overlap-test: %s needs a value\n", name);
-            goto bad;
-        }
         if (strcmp(name, "--base-url") == 0) {
             if (o->nurls >= OVERLAP_MAX_URLS) {
                 fprintf(stderr, "cabanas overlap-test: at most %d --base-url options\n", OVERLAP_MAX_URLS);
