@@ -164,18 +164,7 @@ static void accommodation_defaults(struct accommodation *a)
 
 void api_admin_accommodations_list(struct http_request *req, struct http_response *res)
 {
-    struct accommodation *list = NULL;
-    int n = 0;
-    int rc = store_accommodation_list(req->app->db, 1, &list, &n);
-    if (rc != DB_OK) {
-        db_problem(res, rc);
-        return;
-    }
-    json_t *items = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(items, present_accommodation(&list[i], 1));
-    free(list);
-    http_response_json(res, 200, json_pack("{s:o, s:i}", "items", items, "total", n));
+    api_accommodations_show(req, res, 1);
 }
 
 void api_admin_accommodation_create(struct http_request *req, struct http_response *res)

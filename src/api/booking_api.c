@@ -26,20 +26,25 @@ static void db_problem(struct http_response *res, int rc)
     api_booking_error(res, &err);
 }
 
-void api_accommodations_list(struct http_request *req, struct http_response *res)
+void api_accommodations_show(struct http_request *req, struct http_response *res, int admin)
 {
     struct accommodation *list = NULL;
     int n = 0;
-    int rc = store_accommodation_list(req->app->db, 0, &list, &n);
+    int rc = store_accommodation_list(req->app->db, admin, &list, &n);
     if (rc != DB_OK) {
         db_problem(res, rc);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(items, present_accommodation(&list[i], 0));
+        json_array_append_new(items, present_accommodation(&list[i], admin));
     free(list);
     http_response_json(res, 200, json_pack("{s:o, s:i}", "items", items, "total", n));
+}
+
+void api_accommodations_list(struct http_request *req, struct http_response *res)
+{
+    api_accommodations_show(req, res, 0);
 }
 
 void api_accommodation_get(struct http_request *req, struct http_response *res)

@@ -31,6 +31,8 @@ void api_admin_block_delete(struct http_request *req, struct http_response *res)
 /* shared by both files */
 void api_booking_error(struct http_response *res, const struct booking_error *err);
 int api_code_param(struct http_request *req, struct http_response *res, const char **code);
+/* The accommodation list: active ones with the public view, or with `admin` all with the admin view. */
+void api_accommodations_show(struct http_request *req, struct http_response *res, int admin);
 /* GET of one reservation: the public (masked) view, or with `admin` the full one. */
 void api_reservation_show(struct http_request *req, struct http_response *res, int admin);
 
