@@ -8,7 +8,7 @@
 #   make bench      wrk benchmarks against a local server (see docs/benchmarks.md)
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libpq sqlite3 hiredis libsodium libcurl
+PKGS    := libmicrohttpd jansson libpq sqlite3 hiredis libsodium libcurl libical
 VERSION := $(shell cat VERSION)
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libpq-dev libsqlite3-dev
-    libhiredis-dev libsodium-dev libcurl4-openssl-dev libssl-dev ca-certificates tzdata)
+    libhiredis-dev libsodium-dev libcurl4-openssl-dev libssl-dev ca-certificates tzdata
+    libical-dev libical3)
 test_pkgs=(libcmocka-dev postgresql postgresql-contrib redis-server prometheus python3 curl
     cppcheck clang-format sqlite3)
 
