@@ -64,6 +64,10 @@ static const struct setting settings[] = {
     {"RATE_LIMIT_REQUESTS", K_INT, "300", OFF(rate_limit_requests), 1, 1000000, 0},
     {"RATE_LIMIT_WINDOW_SECONDS", K_INT, "60", OFF(rate_limit_window_s), 1, 86400, 0},
     {"TRUST_PROXY", K_BOOL, "false", OFF(trust_proxy), 0, 1, 0},
+    {"ICS_SALT", K_STR, "", OFF(ics_salt), 0, 511, 1},
+    {"JOB_ICAL_INTERVAL_SECONDS", K_INT, "300", OFF(job_ical_interval_s), 1, 86400, 0},
+    {"ICAL_SYNC_MAX_AGE_MINUTES", K_INT, "60", OFF(ical_sync_max_age_minutes), 1, 10080, 0},
+    {"ICAL_FETCH_TIMEOUT_SECONDS", K_INT, "20", OFF(ical_fetch_timeout_s), 1, 120, 0},
 };
 
 /* --- env file: parsed into a small table, consulted after the real environment --- */

@@ -74,6 +74,12 @@ struct config {
     int rate_limit_requests;
     int rate_limit_window_s;
     int trust_proxy;
+
+    /* calendar sync (iCal) */
+    char ics_salt[512]; /* empty: the export URLs are disabled */
+    int job_ical_interval_s;
+    int ical_sync_max_age_minutes;
+    int ical_fetch_timeout_s;
 };
 
 /* The hold duration in seconds: HOLD_SECONDS when set, else HOLD_MINUTES * 60. */

@@ -89,6 +89,11 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
 /* The sweeper: every pre_reserved hold with expires_at <= now becomes expired and frees its nights. */
 int store_holds_expire(struct db *db, long long now, int *expired);
 
+/* For other stores, inside their own transaction on `c`: stale holds sharing a night of [check_in,
+ * check_out) become expired and free their nights; *expired is increased by their number. */
+int store_holds_expire_stale_on(struct db_conn *c, long long accommodation_id, const char *check_in,
+                                const char *check_out, long long now, int *expired);
+
 /* Holds still active (not yet at their expiry). */
 int store_holds_active_count(struct db *db, long long now, int *count);
 

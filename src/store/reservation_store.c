@@ -120,6 +120,14 @@ static int expire_stale_overlapping(struct db_conn *c, const char *acc, const ch
     return rc;
 }
 
+int store_holds_expire_stale_on(struct db_conn *c, long long accommodation_id, const char *check_in,
+                                const char *check_out, long long now, int *expired)
+{
+    char acc[24], nowb[24];
+    return expire_stale_overlapping(c, store_ll_param(accommodation_id, acc), check_in, check_out,
+                                    store_ll_param(now, nowb), expired);
+}
+
 /* Inserts a claim; DB_CONFLICT when the nights are taken (both engines). */
 static int claim_nights(struct db_conn *c, const char *sql, int n, const char *const *params)
 {
