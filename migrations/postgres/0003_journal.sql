@@ -37,3 +37,6 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_reservation ON outbox (reservation_code);
+
+-- The guest's MercadoPago Checkout link for the deposit (NULL until the preference exists).
+ALTER TABLE reservations ADD COLUMN payment_url text;

@@ -20,9 +20,9 @@
     "r.guest_email, r.channel, r.status, r.payment_status, r.nights, r.total_cents, r.deposit_percent, "     \
     "r.deposit_cents, r.paid_cents, r.currency, r.expires_at, r.confirmed_at, r.cancelled_at, "              \
     "r.cancel_reason, "                                                                                      \
-    "r.notes, r.created_at, r.updated_at"
+    "r.notes, r.created_at, r.updated_at, r.payment_url"
 #define RES_FROM " FROM reservations r JOIN accommodations a ON a.id = r.accommodation_id"
-#define RES_NCOLS 26
+#define RES_NCOLS 27
 /* what the API shows: a hold past its expiry is expired even before the sweeper has run ($9 = now) */
 #define EFFECTIVE_STATUS                                                                                     \
     "(CASE WHEN r.status = 'pre_reserved' AND r.expires_at <= CAST($9 AS bigint) THEN 'expired' ELSE "       \
@@ -57,6 +57,7 @@ static void read_row(const struct db_result *r, int row, struct reservation *x)
     store_col_str(r, row, 23, x->notes, sizeof x->notes);
     x->created_at = store_col_ll(r, row, 24);
     x->updated_at = store_col_ll(r, row, 25);
+    store_col_str(r, row, 26, x->payment_url, sizeof x->payment_url);
 }
 
 static void read_any_reservation(const struct db_result *r, int row, void *x)
