@@ -8,6 +8,7 @@
 #include "../core/buf.h"
 #include "../core/metrics.h"
 #include "../core/version.h"
+#include "../store/ical_store.h"
 #include "../store/migrate.h"
 
 #include <pthread.h>
@@ -98,6 +99,8 @@ struct check_result {
     double db_ms;
     int redis_state; /* -1 disabled, 0 ok, 1 unreachable */
     double redis_ms;
+    int ical_rc; /* calendar feeds: how many, and how many have not synced within ICAL_SYNC_MAX_AGE_MINUTES */
+    int ical_feeds, ical_stale;
 };
 
 /* healthz probes share one dependency check for up to HEALTH_CHECK_CACHE_MS (100 ms by default): a
@@ -125,6 +128,12 @@ static void run_check(struct app *app, struct check_result *out)
         out->redis_state = -1;
     else
         out->redis_state = redis_ping(app->redis, &out->redis_ms) == 0 ? 0 : 1;
+    out->ical_feeds = out->ical_stale = 0;
+    out->ical_rc = out->db_rc == DB_OK
+                       ? store_ical_freshness(app->db,
+                                              (long long)time(NULL) - app->cfg->ical_sync_max_age_minutes * 60LL,
+                                              &out->ical_feeds, &out->ical_stale)
+                       : out->db_rc;
 }
 
 static void shared_check(struct app *app, struct check_result *out)
@@ -182,6 +191,18 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
         json_object_set_new(checks, "redis",
                             json_pack("{s:s, s:s}", "status", "error", "error", "unreachable"));
         if (c.db_rc == DB_OK)
+            status = "degraded";
+    }
+    /* a feed that has not synced in time: bookings still work, but another channel's new bookings may not
+     * block our nights yet */
+    if (c.ical_rc != DB_OK) {
+        json_object_set_new(checks, "ical", json_pack("{s:s}", "status", "unknown"));
+    } else {
+        json_object_set_new(checks, "ical",
+                            json_pack("{s:s, s:i, s:i, s:i}", "status", c.ical_stale ? "degraded" : "ok", "feeds",
+                                      c.ical_feeds, "stale", c.ical_stale, "max_age_minutes",
+                                      app->cfg->ical_sync_max_age_minutes));
+        if (c.ical_stale && c.db_rc == DB_OK)
             status = "degraded";
     }
     json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks",

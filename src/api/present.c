@@ -3,6 +3,7 @@
 
 #include "booking/service.h"
 #include "domain/money.h"
+#include "ical/ical_export.h"
 
 #include <string.h>
 
@@ -55,6 +56,7 @@ json_t *present_accommodation(const struct accommodation *a, int admin)
         json_object_set_new(j, "active", json_boolean(a->active));
         json_object_set_new(j, "created_at", present_time(a->created_at));
         json_object_set_new(j, "updated_at", present_time(a->updated_at));
+        json_object_set_new(j, "ical_export_url", ical_export_url_json(a->id, 0));
     }
     return j;
 }

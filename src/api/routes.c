@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "booking_api.h"
 #include "health.h"
+#include "ical_api.h"
 #include "testing.h"
 
 static const struct route routes[] = {
@@ -37,6 +38,15 @@ static const struct route routes[] = {
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* calendar sync: the published calendars (the token in the URL is the credential) and the feeds */
+    {"GET", "/api/v1/ical/{id}/{file}", api_ical_export, 0},
+    {"GET", "/api/v1/ical/{id}/feeds/{feed_id}/{file}", api_ical_feed_export, 0},
+    {"GET", "/api/v1/admin/accommodations/{id}/ical-feeds", api_admin_ical_feeds_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/accommodations/{id}/ical-feeds", api_admin_ical_feed_create, ROUTE_ADMIN | ROUTE_JSON},
+    {"DELETE", "/api/v1/admin/accommodations/{id}/ical-feeds/{feed_id}", api_admin_ical_feed_delete, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/accommodations/{id}/ical-feeds/{feed_id}/sync", api_admin_ical_feed_sync,
+     ROUTE_ADMIN | ROUTE_JSON},
+    {"GET", "/api/v1/admin/ical-conflicts", api_admin_ical_conflicts, ROUTE_ADMIN},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},

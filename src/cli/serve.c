@@ -16,9 +16,12 @@
 #include "../http/idempotency.h"
 #include "../http/ratelimit.h"
 #include "../http/server.h"
+#include "../jobs/ical_job.h"
 #include "../jobs/sweeper.h"
 #include "../net/http_client.h"
 #include "booking/service.h"
+#include "ical/ical_export.h"
+#include "ical/ical_sync.h"
 #include "../store/migrate.h"
 
 #include <signal.h>
@@ -119,7 +122,7 @@ int cli_serve(int argc, char **argv)
     app.start_time = now_wall();
     int exit_code = 1;
     struct http_server *server = NULL;
-    struct periodic *sweeper = NULL;
+    struct periodic *sweeper = NULL, *ical_job = NULL;
     if (db_open(&cfg, &app.db, err, sizeof err) != DB_OK) {
         log_error("storage: %s", err);
         goto out;
@@ -136,6 +139,12 @@ int cli_serve(int argc, char **argv)
     http_client_global_init(); /* before any thread: libcurl's global state */
     health_init(&app);
     booking_init();
+    ical_export_init(&cfg);
+    ical_sync_init(&app);
+    if (!cfg.ics_salt[0])
+        log_info("ICS_SALT is not set: the published iCal calendars are disabled (feeds still import)");
+    else if (strlen(cfg.ics_salt) < 32)
+        log_warn("ICS_SALT is shorter than 32 bytes: calendar URL tokens are easier to guess");
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -163,6 +172,7 @@ int cli_serve(int argc, char **argv)
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
     sweeper = sweeper_start(&app);
+    ical_job = ical_job_start(&app);
 
     for (;;) {
         int sig = sigwaitinfo(&signals, NULL);
@@ -172,6 +182,8 @@ int cli_serve(int argc, char **argv)
         }
     }
     drain(&app, server, &signals);
+    ical_job_stop(ical_job);
+    ical_job = NULL;
     periodic_stop(sweeper);
     sweeper = NULL;
     http_server_stop(server);
@@ -179,6 +191,7 @@ int cli_serve(int argc, char **argv)
     exit_code = 0;
     log_info("stopped");
 out:
+    ical_job_stop(ical_job);
     periodic_stop(sweeper);
     http_server_stop(server);
     redis_close(app.redis);

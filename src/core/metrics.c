@@ -144,6 +144,24 @@ void metrics_observe(struct metric *m, const char *const *values, double v)
     pthread_mutex_unlock(&m->lock);
 }
 
+void metrics_replace(struct metric *m, int n, const char *const *values, const double *v)
+{
+    if (m->nlabels == 0 || m->type == M_GAUGE_FN)
+        return;
+    pthread_mutex_lock(&m->lock);
+    memset(m->series, 0, (METRICS_MAX_SERIES + 1) * sizeof *m->series);
+    m->nseries = 0;
+    for (int i = 0; i < n && i < METRICS_MAX_SERIES; i++) {
+        struct series *s = &m->series[m->nseries++];
+        for (int l = 0; l < m->nlabels; l++) {
+            const char *x = values[i * m->nlabels + l];
+            snprintf(s->values[l], LABEL_VALUE_MAX, "%s", x ? x : "");
+        }
+        s->value = v[i];
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void put_escaped(struct buf *out, const char *s)
 {
     for (; *s; s++) {

@@ -28,6 +28,11 @@ void metrics_inc(struct metric *m, const char *const *values, double by);
 void metrics_set(struct metric *m, const char *const *values, double v);
 void metrics_observe(struct metric *m, const char *const *values, double v);
 
+/* Replaces every series of a labelled gauge at once with `n` series: the label values of series i are
+ * values[i * nlabels .. i * nlabels + nlabels - 1], its value v[i]. Series not named disappear (a deleted
+ * calendar feed stops being reported). At most METRICS_MAX_SERIES are kept. */
+void metrics_replace(struct metric *m, int n, const char *const *values, const double *v);
+
 /* Appends the Prometheus text exposition format 0.0.4 of every family to `out`. */
 void metrics_render(struct buf *out);
 

@@ -9,6 +9,7 @@
  * changed, so an unchanged feed leaves the published calendar (and its ETag) alone. */
 #include "ical_store.h"
 
+#include "journal.h"
 #include "store_util.h"
 
 #include <jansson.h>
@@ -62,7 +63,24 @@ static void read_feed(const struct db_result *r, int row, void *p)
     f->conflicts = (int)store_col_ll(r, row, 16);
 }
 
-int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long now)
+/* The audit row of a feed change: {"name", "accommodation_id"} (the URL may carry the channel's secret token,
+ * so it is not copied into the audit log). */
+static int audit_feed(struct db_conn *c, long long now, const char *actor, const char *action, long long id,
+                      long long accommodation_id, const char *name, int deleted)
+{
+    json_t *j = json_pack("{s:I, s:s}", "accommodation_id", (json_int_t)accommodation_id, "name", name);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return DB_ERR;
+    char idb[24];
+    int rc = audit_record(c, now, actor ? actor : "api", action, "feed", store_ll_param(id, idb),
+                          deleted ? text : NULL, deleted ? NULL : text);
+    free(text);
+    return rc;
+}
+
+int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long now, const char *actor)
 {
     static const char *count = "SELECT count(*) FROM ical_feeds WHERE accommodation_id = CAST($1 AS bigint)";
     static const char *insert =
@@ -85,10 +103,12 @@ int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long no
         f->id = store_col_ll(r, 0, 0);
         f->created_at = now;
         snprintf(f->last_status, sizeof f->last_status, "pending");
-        rc = db_commit(c);
-    } else {
-        db_rollback(c);
+        rc = audit_feed(c, now, actor, "feed.created", f->id, f->accommodation_id, f->name, 0);
     }
+    if (rc == DB_OK)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
 out:
     db_result_free(r);
     db_release(db, c);
@@ -136,7 +156,8 @@ int store_ical_feed_get(struct db *db, long long accommodation_id, long long fee
     return rc;
 }
 
-int store_ical_feed_delete(struct db *db, long long accommodation_id, long long feed_id)
+int store_ical_feed_delete(struct db *db, long long accommodation_id, long long feed_id, const char *actor,
+                           long long now)
 {
     /* claims first, explicitly (as store_block_delete does), then the feed: its events, their blocks and
      * conflicts go with it through ON DELETE CASCADE */
@@ -144,7 +165,7 @@ int store_ical_feed_delete(struct db *db, long long accommodation_id, long long 
         "DELETE FROM stay_claims WHERE block_id IN (SELECT b.id FROM blocks b JOIN ical_events e ON e.id = "
         "b.ical_event_id WHERE e.feed_id = CAST($2 AS bigint)) AND accommodation_id = CAST($1 AS bigint)";
     static const char *del = "DELETE FROM ical_feeds WHERE id = CAST($2 AS bigint) AND accommodation_id = "
-                             "CAST($1 AS bigint) RETURNING id";
+                             "CAST($1 AS bigint) RETURNING id, name";
     char acc[24], id[24];
     const char *p[] = {store_ll_param(accommodation_id, acc), store_ll_param(feed_id, id)};
     struct db_conn *c = NULL;
@@ -163,7 +184,11 @@ int store_ical_feed_delete(struct db *db, long long accommodation_id, long long 
         rc = STORE_NOT_FOUND;
         goto out;
     }
-    rc = db_commit(c);
+    rc = audit_feed(c, now, actor, "feed.deleted", feed_id, accommodation_id, db_result_value(r, 0, 1), 1);
+    if (rc == DB_OK)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
 out:
     db_result_free(r);
     db_release(db, c);
@@ -235,6 +260,10 @@ struct place_ctx {
     long long accommodation_id;
     long long now;
     struct ical_apply_result *res;
+    const char *actor;
+    /* the feed of the event being placed, for messages */
+    const char *feed_name;
+    long long feed_id;
 };
 
 static int read_claims(struct db_conn *c, long long acc, long long event_id, long s, long e, struct claim **out,
@@ -341,6 +370,30 @@ out:
     return rc;
 }
 
+/* A new conflict, in the same transaction that stores it: an audit row and an email to the owner (the outbox
+ * delivers it to OWNER_EMAIL, or marks it skipped while email is not configured). Never cancels our guest. */
+static int tell_owner(struct place_ctx *pc, const struct ical_new_conflict *nc)
+{
+    json_t *j = json_pack("{s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "conflict_id",
+                          (json_int_t)nc->id, "accommodation_id", (json_int_t)pc->accommodation_id, "feed",
+                          pc->feed_name, "feed_id", (json_int_t)pc->feed_id, "uid", nc->uid, "nights_start",
+                          nc->start, "nights_end", nc->end, "reservation_code", nc->code, "check_in",
+                          nc->check_in, "check_out", nc->check_out, "status", nc->status);
+    char *payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!payload)
+        return DB_ERR;
+    char key[64];
+    snprintf(key, sizeof key, "ical_conflict:%lld", nc->id);
+    struct outbox_message m = {"email", "ical_conflict", "owner", nc->code, payload, key, 0};
+    int rc = outbox_enqueue(pc->c, pc->now, &m);
+    if (rc == DB_OK)
+        rc = audit_record(pc->c, pc->now, pc->actor, "ical_conflict.detected", "reservation", nc->code, NULL,
+                          payload);
+    free(payload);
+    return rc;
+}
+
 /* Makes the event's conflicts match the reservations among its claims. New ones are counted (and the first
  * ICAL_NEW_CONFLICTS_MAX described) in the result. */
 static int reconcile_conflicts(struct place_ctx *pc, long long event_id, const char *uid, long s, long e,
@@ -398,24 +451,25 @@ static int reconcile_conflicts(struct place_ctx *pc, long long event_id, const c
         }
         const char *p[] = {ev, resb, sb, eb, nowb};
         struct db_result *ir = NULL, *sr = NULL;
+        struct ical_new_conflict nc;
+        memset(&nc, 0, sizeof nc);
         rc = db_exec(pc->c, ins, 5, p, &ir);
+        const char *sp[] = {resb};
+        if (rc == DB_OK && (rc = db_exec(pc->c, stay, 1, sp, &sr)) == DB_OK && db_result_rows(sr) == 1) {
+            nc.id = store_col_ll(ir, 0, 0);
+            snprintf(nc.uid, sizeof nc.uid, "%s", uid);
+            memcpy(nc.start, sb, sizeof sb);
+            memcpy(nc.end, eb, sizeof eb);
+            store_col_str(sr, 0, 0, nc.code, sizeof nc.code);
+            store_col_str(sr, 0, 1, nc.check_in, sizeof nc.check_in);
+            store_col_str(sr, 0, 2, nc.check_out, sizeof nc.check_out);
+            store_col_str(sr, 0, 3, nc.status, sizeof nc.status);
+            rc = tell_owner(pc, &nc);
+        }
         if (rc == DB_OK) {
             struct ical_apply_result *res = pc->res;
-            if (res->new_conflicts < ICAL_NEW_CONFLICTS_MAX) {
-                struct ical_new_conflict *nc = &res->new_list[res->new_conflicts];
-                memset(nc, 0, sizeof *nc);
-                nc->id = store_col_ll(ir, 0, 0);
-                snprintf(nc->uid, sizeof nc->uid, "%s", uid);
-                memcpy(nc->start, sb, sizeof sb);
-                memcpy(nc->end, eb, sizeof eb);
-                const char *sp[] = {resb};
-                if ((rc = db_exec(pc->c, stay, 1, sp, &sr)) == DB_OK && db_result_rows(sr) == 1) {
-                    store_col_str(sr, 0, 0, nc->code, sizeof nc->code);
-                    store_col_str(sr, 0, 1, nc->check_in, sizeof nc->check_in);
-                    store_col_str(sr, 0, 2, nc->check_out, sizeof nc->check_out);
-                    store_col_str(sr, 0, 3, nc->status, sizeof nc->status);
-                }
-            }
+            if (res->new_conflicts < ICAL_NEW_CONFLICTS_MAX)
+                res->new_list[res->new_conflicts] = nc;
             res->new_conflicts++;
         }
         db_result_free(ir);
@@ -500,6 +554,8 @@ static int place_event(struct place_ctx *pc, long long event_id, const char *uid
         if (strlen(reason) - (len - 1) < need)
             reason[len - 1] = '\0';
     }
+    pc->feed_name = feed_name;
+    pc->feed_id = feed_id;
     int rc = DB_CONFLICT;
     for (int attempt = 0; attempt < PLACE_ATTEMPTS && rc == DB_CONFLICT; attempt++)
         rc = place_once(pc, event_id, uid, s, e, reason, source);
@@ -727,7 +783,7 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
     }
 
     /* place what changed, then re-check the accommodation's open events (nights freed meanwhile) */
-    struct place_ctx pc = {c, out->accommodation_id, in->now, out};
+    struct place_ctx pc = {c, out->accommodation_id, in->now, out, in->actor ? in->actor : "job:ical", NULL, 0};
     for (int i = 0; i < ntodo && rc == DB_OK; i++)
         rc = place_event(&pc, todo[i].id, todo[i].uid, todo[i].s, todo[i].e, feed_name, todo[i].summary,
                          in->feed_id);

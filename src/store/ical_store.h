@@ -43,15 +43,17 @@ struct ical_feed_info {
 
 /* Inserts a feed (name, url, accommodation_id); fills id and created_at. DB_CONFLICT when the accommodation
  * already has this URL, STORE_ICAL_TOO_MANY_FEEDS past ICAL_FEEDS_PER_ACCOMMODATION. */
-int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long now);
+int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long now, const char *actor);
 
 /* Feeds of one accommodation (accommodation_id 0: all feeds of active accommodations), ordered by id. *out
  * is malloc()ed (free() it). */
 int store_ical_feed_list(struct db *db, long long accommodation_id, struct ical_feed_info **out, int *n);
 int store_ical_feed_get(struct db *db, long long accommodation_id, long long feed_id, struct ical_feed_info *out);
 
-/* Deletes the feed with its events, their blocks (nights freed) and conflicts. STORE_NOT_FOUND if absent. */
-int store_ical_feed_delete(struct db *db, long long accommodation_id, long long feed_id);
+/* Deletes the feed with its events, their blocks (nights freed) and conflicts. STORE_NOT_FOUND if absent.
+ * Creating and deleting leave an audit row (entity "feed") by `actor`. */
+int store_ical_feed_delete(struct db *db, long long accommodation_id, long long feed_id, const char *actor,
+                           long long now);
 
 /* Ids of feeds of active accommodations due at `now` (next_attempt_at <= now), at most 1000. malloc()ed. */
 int store_ical_feeds_due(struct db *db, long long now, long long **ids, int *n);
@@ -70,6 +72,7 @@ struct ical_apply {
     int set_validators;           /* 1: store etag/last_modified (NULL clears them) */
     const char *etag, *last_modified;
     long long next_attempt_at;
+    const char *actor; /* audit: "job:ical" (NULL) or "admin:<email>" */
 };
 
 struct ical_new_conflict {
@@ -95,7 +98,8 @@ struct ical_apply_result {
 
 /* In one transaction: upserts the feed's events by UID (quarantined UIDs keep their previous rows), deletes
  * the events gone from it, recomputes the nights of new, changed, partly covered or conflicting events of
- * the accommodation, stores the feed's status as synced, commits. STORE_ICAL_LOST_EVENTS (nothing written,
+ * the accommodation, stores the feed's status as synced, commits. Each new conflict also leaves, in that
+ * transaction, an audit row and an `ical_conflict` email to the owner in the outbox. STORE_ICAL_LOST_EVENTS (nothing written,
  * old_future/new_future set) when, without `force`, the feed had at least ICAL_LOST_MIN_BEFORE future
  * events and now has fewer than half. STORE_NOT_FOUND when the feed was deleted meanwhile. */
 int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_apply_result *out);
