@@ -131,6 +131,7 @@ static void copy_printable(char *dst, size_t dstlen, const char *s, size_t n)
 struct raw_event {
     const char *reason; /* NULL while the date properties read well */
     char detail[ICAL_DETAIL_MAX + 1];
+    int rrules; /* RRULE lines as written: libical drops one it cannot read, and we must notice */
 };
 
 struct scan {
@@ -337,6 +338,8 @@ static void check_property(const struct prop *p, struct raw_event *ev)
                 break;
             s = c + 1;
         }
+    } else if (ieq(p->name, p->name_len, "RRULE")) {
+        ev->rrules++;
     } else if (ieq(p->name, p->name_len, "DURATION")) {
         if (!valid_duration_text(p->value, p->value_len))
             mark_bad(ev, "invalid_duration", p);
@@ -404,6 +407,7 @@ static int scan_lines(const char *data, size_t len, int max_events, int max_dept
                     cur = sc->nev++;
                     sc->ev[cur].reason = NULL;
                     sc->ev[cur].detail[0] = '\0';
+                    sc->ev[cur].rrules = 0;
                 }
             }
         } else if (ieq(pr.name, pr.name_len, "END")) {
@@ -703,6 +707,10 @@ static int take_event(struct ctx *c, icalcomponent *e, const struct raw_event *r
     long rid_day = 0;
     if (rid && local_day(c, icalproperty_get_recurrenceid(rid), &rid_day) < 0) {
         quarantine(c, uid, "invalid_date", "RECURRENCE-ID is not a usable date");
+        return 0;
+    }
+    if (icalcomponent_count_properties(e, ICAL_RRULE_PROPERTY) != raw->rrules) {
+        quarantine(c, uid, "invalid_rrule", "an RRULE cannot be read");
         return 0;
     }
     if (icalcomponent_get_status(e) == ICAL_STATUS_CANCELLED) {

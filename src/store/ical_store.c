@@ -759,7 +759,8 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
         st = store_rows_read(r, sizeof *st, read_stored, &nst);
         db_result_free(r);
         r = NULL;
-        qsort(st, (size_t)nst, sizeof *st, by_uid);
+        if (nst)
+            qsort(st, (size_t)nst, sizeof *st, by_uid);
         /* the lost-events rule: a feed that suddenly lost more than half of its future events is more
          * likely broken than emptied */
         for (int i = 0; i < nst; i++)
@@ -789,7 +790,8 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
                          in->feed_id);
     if (rc != DB_OK)
         goto rollback;
-    qsort(todo, (size_t)ntodo, sizeof *todo, by_id);
+    if (ntodo)
+        qsort(todo, (size_t)ntodo, sizeof *todo, by_id);
     char acc[24];
     const char *po[] = {store_ll_param(out->accommodation_id, acc), in->today};
     if ((rc = db_exec(c, open_sql, 2, po, &open)) != DB_OK)
