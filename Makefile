@@ -6,6 +6,7 @@
 #   make lint       cppcheck and the banned-function grep
 #   make format-check / make format
 #   make bench      wrk benchmarks against a local server (see docs/benchmarks.md)
+#   make fuzz       fuzz the iCal feed parser for FUZZ_SECONDS (300); make test runs it for 20 s
 
 CC      ?= cc
 PKGS    := libmicrohttpd jansson libpq sqlite3 hiredis libsodium libcurl libical
@@ -33,7 +34,7 @@ ASAN_OBJ := $(patsubst %.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/migrati
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
 
-.PHONY: all run test asan unit lint format format-check bench clean deps test-deps FORCE
+.PHONY: all run test asan unit lint format format-check bench clean deps test-deps fuzz fuzz-smoke FORCE
 
 all: build/cabanas
 
@@ -101,8 +102,32 @@ build-asan/tests/%: tests/unit/%.c build-asan/libcabanas.a
 unit: $(UNIT_BIN)
 
 test: test-deps
-	$(MAKE) --no-print-directory build/cabanas build-asan/cabanas unit
+	$(MAKE) --no-print-directory build/cabanas build-asan/cabanas unit build-fuzz/fuzz_ical
 	tests/run.sh
+
+# --- fuzzing ical_feed_parse(): libFuzzer with clang, else a corpus replay + mutation driver (gcc) ---
+FUZZ_SRC := tests/fuzz/fuzz_ical.c src/ical/ical_parse.c src/core/buf.c src/domain/dates.c
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(shell pkg-config --cflags libical)
+FUZZ_LIBS = $(shell pkg-config --libs libical) -lm
+
+build-fuzz/fuzz_ical: $(FUZZ_SRC) tests/fuzz/driver.c src/ical/ical_parse.h src/core/buf.h src/domain/dates.h
+	@mkdir -p $(dir $@)
+	@if command -v clang >/dev/null 2>&1; then \
+	    echo '  FUZZ $@ (libFuzzer)'; \
+	    clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
+	        $(FUZZ_SRC) $(FUZZ_LIBS) && echo libfuzzer > $@.kind; \
+	else \
+	    echo '  FUZZ $@ (no clang: corpus replay + mutation driver)'; \
+	    $(CC) $(FUZZ_FLAGS) $(SAN_FLAGS) -o $@ $(FUZZ_SRC) tests/fuzz/driver.c $(FUZZ_LIBS) && echo driver > $@.kind; \
+	fi
+
+fuzz: build-fuzz/fuzz_ical
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: build-fuzz/fuzz_ical
+	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
 
 run: deps
 	$(MAKE) --no-print-directory build/cabanas
@@ -124,6 +149,6 @@ bench: deps build/cabanas
 	scripts/bench.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

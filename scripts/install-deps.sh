@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cabanas needs, only those missing.
 #   scripts/install-deps.sh          build + run (make run)
-#   scripts/install-deps.sh --test   also the test tools: PostgreSQL, Redis, promtool, cmocka
+#   scripts/install-deps.sh --test   also the test tools: PostgreSQL, Redis, promtool, cmocka, clang (libFuzzer)
 # Uses apt-get as root, or through sudo. Idempotent and quiet when nothing is missing.
 set -euo pipefail
 
@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libpq-de
     libhiredis-dev libsodium-dev libcurl4-openssl-dev libssl-dev ca-certificates tzdata
     libical-dev libical3)
 test_pkgs=(libcmocka-dev postgresql postgresql-contrib redis-server prometheus python3 curl
-    cppcheck clang-format sqlite3)
+    cppcheck clang-format sqlite3 clang)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

@@ -4,7 +4,7 @@
 # Each test program runs under a timeout; every process a module started is killed by pid afterwards.
 # Ends with one line: `N passed, N failed`. Exit status 1 on any failure (or when nothing ran).
 #   CABANAS_BIN=build/cabanas tests/run.sh      run against the optimized build
-#   tests/run.sh unit | integration [module]    run a part
+#   tests/run.sh unit | fuzz | integration [module]    run a part (fuzz: FUZZ_SECONDS, default 20)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +55,20 @@ run_unit() {
     done
 }
 
+# The iCal parser's fuzz target (make test builds it), FUZZ_SECONDS long; counts as one test.
+run_fuzz() {
+    if [ ! -x build-fuzz/fuzz_ical ]; then
+        echo "== fuzz_ical: not built (make build-fuzz/fuzz_ical); skipped"
+        return
+    fi
+    echo "== fuzz_ical"
+    if tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" | sed 's/^/  /'; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+}
+
 run_integration() {
     local m name pidfile out rc p f
     for m in tests/integration/test_*.py; do
@@ -83,9 +97,10 @@ run_integration() {
 
 case "$part" in
 unit) run_unit ;;
+fuzz) run_fuzz ;;
 integration) run_integration ;;
-all) run_unit; run_integration ;;
-*) echo "usage: tests/run.sh [all|unit|integration [module]]" >&2; exit 2 ;;
+all) run_unit; run_fuzz; run_integration ;;
+*) echo "usage: tests/run.sh [all|unit|fuzz|integration [module]]" >&2; exit 2 ;;
 esac
 
 echo "$passed passed, $failed failed"
