@@ -130,9 +130,9 @@ static void run_check(struct app *app, struct check_result *out)
         out->redis_state = redis_ping(app->redis, &out->redis_ms) == 0 ? 0 : 1;
     out->ical_feeds = out->ical_stale = 0;
     out->ical_rc = out->db_rc == DB_OK
-                       ? store_ical_freshness(app->db,
-                                              (long long)time(NULL) - app->cfg->ical_sync_max_age_minutes * 60LL,
-                                              &out->ical_feeds, &out->ical_stale)
+                       ? store_ical_freshness(
+                             app->db, (long long)time(NULL) - app->cfg->ical_sync_max_age_minutes * 60LL,
+                             &out->ical_feeds, &out->ical_stale)
                        : out->db_rc;
 }
 
@@ -199,8 +199,8 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
         json_object_set_new(checks, "ical", json_pack("{s:s}", "status", "unknown"));
     } else {
         json_object_set_new(checks, "ical",
-                            json_pack("{s:s, s:i, s:i, s:i}", "status", c.ical_stale ? "degraded" : "ok", "feeds",
-                                      c.ical_feeds, "stale", c.ical_stale, "max_age_minutes",
+                            json_pack("{s:s, s:i, s:i, s:i}", "status", c.ical_stale ? "degraded" : "ok",
+                                      "feeds", c.ical_feeds, "stale", c.ical_stale, "max_age_minutes",
                                       app->cfg->ical_sync_max_age_minutes));
         if (c.ical_stale && c.db_rc == DB_OK)
             status = "degraded";

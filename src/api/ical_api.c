@@ -137,7 +137,9 @@ static void export_calendar(struct http_request *req, struct http_response *res,
         snprintf(it->uid, sizeof it->uid, "%c%lld@%s", r->kind, r->id, ical_export_uid_host());
         memcpy(it->start, r->start, sizeof it->start);
         memcpy(it->end, r->end, sizeof it->end);
-        it->summary = r->kind == 'b' ? "Not available" : strcmp(r->status, "confirmed") == 0 ? "Reserved" : "On hold";
+        it->summary = r->kind == 'b'                        ? "Not available"
+                      : strcmp(r->status, "confirmed") == 0 ? "Reserved"
+                                                            : "On hold";
         it->stamp = r->stamp;
     }
     if (ical_export_write(&out, a->name, items, n) < 0) {
@@ -198,12 +200,12 @@ static json_t *present_feed(const struct ical_feed_info *f)
         json_decref(q);
         q = json_array();
     }
-    json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:i, s:i, s:o, s:i, s:i}", "id",
-                          (json_int_t)f->id, "accommodation_id", (json_int_t)f->accommodation_id, "name", f->name,
-                          "url", f->url, "created_at", present_time(f->created_at), "last_sync_at",
-                          present_time(f->last_sync_at), "last_success_at", present_time(f->last_success_at),
-                          "last_status", f->last_status, "event_count", f->event_count, "quarantined",
-                          f->quarantined, "quarantine", q, "conflicts", f->conflicts, "failures", f->failures);
+    json_t *j = json_pack(
+        "{s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:i, s:i, s:o, s:i, s:i}", "id", (json_int_t)f->id,
+        "accommodation_id", (json_int_t)f->accommodation_id, "name", f->name, "url", f->url, "created_at",
+        present_time(f->created_at), "last_sync_at", present_time(f->last_sync_at), "last_success_at",
+        present_time(f->last_success_at), "last_status", f->last_status, "event_count", f->event_count,
+        "quarantined", f->quarantined, "quarantine", q, "conflicts", f->conflicts, "failures", f->failures);
     json_object_set_new(j, "last_error", f->last_error[0] ? json_string(f->last_error) : json_null());
     json_object_set_new(j, "next_attempt_at", present_time(f->next_attempt_at));
     json_object_set_new(j, "export_url", ical_export_url_json(f->accommodation_id, f->id));
@@ -297,7 +299,8 @@ void api_admin_ical_feed_create(struct http_request *req, struct http_response *
         input_string(body, "url", 1, ICAL_FEED_URL_MAX, &url, res) < 0)
         return;
     if (!booking_text_valid(name, ICAL_FEED_NAME_MAX)) {
-        http_response_problem(res, 422, "invalid_field", "name: 1 to %d characters of text", ICAL_FEED_NAME_MAX);
+        http_response_problem(res, 422, "invalid_field", "name: 1 to %d characters of text",
+                              ICAL_FEED_NAME_MAX);
         return;
     }
     if (!feed_url_valid(url)) {
@@ -331,7 +334,8 @@ void api_admin_ical_feed_create(struct http_request *req, struct http_response *
     } else {
         char location[128];
         snprintf(location, sizeof location, "/api/v1/admin/accommodations/%lld/ical-feeds/%lld", acc, f->id);
-        log_info("ical: feed %lld (%s) added to accommodation %lld by %s", f->id, f->name, acc, req->admin_email);
+        log_info("ical: feed %lld (%s) added to accommodation %lld by %s", f->id, f->name, acc,
+                 req->admin_email);
         ical_sync_refresh_gauges(req->app);
         http_response_json(res, 201, present_feed(f));
         http_response_header(res, "Location", location);
@@ -371,9 +375,9 @@ static json_t *present_sync(const struct ical_sync_result *s)
     for (int i = 0; i < s->apply.new_conflicts && i < ICAL_NEW_CONFLICTS_MAX; i++) {
         const struct ical_new_conflict *c = &s->apply.new_list[i];
         json_array_append_new(nc, json_pack("{s:I, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "id",
-                                            (json_int_t)c->id, "uid", c->uid, "nights", "start", c->start, "end",
-                                            c->end, "reservation", "code", c->code, "check_in", c->check_in,
-                                            "check_out", c->check_out, "status", c->status));
+                                            (json_int_t)c->id, "uid", c->uid, "nights", "start", c->start,
+                                            "end", c->end, "reservation", "code", c->code, "check_in",
+                                            c->check_in, "check_out", c->check_out, "status", c->status));
     }
     json_t *j = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:o, s:i, s:o, s:i}", "result", s->result,
                           "events", s->apply.events, "parsed_events", s->parsed_events, "cancelled",
@@ -408,7 +412,8 @@ void api_admin_ical_feed_sync(struct http_request *req, struct http_response *re
         char actor[JOURNAL_ACTOR_MAX];
         long long now = (long long)time(NULL);
         rc = ical_sync_feed(req->app, feed, force && json_is_true(force),
-                            now + (long long)req->app->cfg->job_ical_interval_s * 9 / 10, actor_of(req, actor), s);
+                            now + (long long)req->app->cfg->job_ical_interval_s * 9 / 10,
+                            actor_of(req, actor), s);
     }
     if (rc == STORE_NOT_FOUND) {
         http_response_problem(res, 404, "feed_not_found", "No feed %lld on accommodation %lld", feed, acc);
@@ -441,17 +446,18 @@ void api_admin_ical_conflicts(struct http_request *req, struct http_response *re
     json_t *items = json_array();
     for (int i = 0; i < n; i++) {
         const struct ical_conflict_info *c = &list[i];
-        const char *status =
-            strcmp(c->status, "pre_reserved") == 0 && c->expires_at && c->expires_at <= now ? "expired" : c->status;
+        const char *status = strcmp(c->status, "pre_reserved") == 0 && c->expires_at && c->expires_at <= now
+                                 ? "expired"
+                                 : c->status;
         json_array_append_new(
-            items, json_pack("{s:I, s:I, s:{s:I, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s, "
-                             "s:s, s:s}, s:o}",
-                             "id", (json_int_t)c->id, "accommodation_id", (json_int_t)c->accommodation_id, "feed",
-                             "id", (json_int_t)c->feed_id, "name", c->feed_name, "event", "uid", c->uid, "start",
-                             c->event_start, "end", c->event_end, "summary", c->summary, "nights", "start",
-                             c->start, "end", c->end, "reservation", "code", c->code, "check_in", c->check_in,
-                             "check_out", c->check_out, "status", status, "detected_at",
-                             present_time(c->detected_at)));
+            items,
+            json_pack("{s:I, s:I, s:{s:I, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s, "
+                      "s:s, s:s}, s:o}",
+                      "id", (json_int_t)c->id, "accommodation_id", (json_int_t)c->accommodation_id, "feed",
+                      "id", (json_int_t)c->feed_id, "name", c->feed_name, "event", "uid", c->uid, "start",
+                      c->event_start, "end", c->event_end, "summary", c->summary, "nights", "start", c->start,
+                      "end", c->end, "reservation", "code", c->code, "check_in", c->check_in, "check_out",
+                      c->check_out, "status", status, "detected_at", present_time(c->detected_at)));
     }
     free(list);
     http_response_json(res, 200, json_pack("{s:o, s:i}", "items", items, "total", n));

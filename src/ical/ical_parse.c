@@ -416,7 +416,8 @@ static int scan_lines(const char *data, size_t len, int max_events, int max_dept
                 break;
             }
             char name[NAME_MAX_LEN + 1];
-            copy_printable(name, sizeof name, pr.value, pr.value_len > NAME_MAX_LEN ? NAME_MAX_LEN : pr.value_len);
+            copy_printable(name, sizeof name, pr.value,
+                           pr.value_len > NAME_MAX_LEN ? NAME_MAX_LEN : pr.value_len);
             if (strcasecmp(name, stack[depth - 1]) != 0 || pr.value_len > NAME_MAX_LEN) {
                 rc = scan_fail(ICAL_NOT_CALENDAR, err, errlen, "END does not match its BEGIN");
                 break;
@@ -453,7 +454,7 @@ struct ctx {
     struct override {
         char uid[ICAL_UID_MAX + 1];
         long day;
-    } *overrides;
+    } * overrides;
     int noverrides, cap_overrides;
 };
 
@@ -534,7 +535,8 @@ static void event_uid(icalcomponent *e, char out[ICAL_UID_MAX + 1])
             free(v);
         }
     }
-    snprintf(out, ICAL_UID_MAX + 1, "%s-%016llx%016llx", prefix, (unsigned long long)h1, (unsigned long long)h2);
+    snprintf(out, ICAL_UID_MAX + 1, "%s-%016llx%016llx", prefix, (unsigned long long)h1,
+             (unsigned long long)h2);
 }
 
 static void instance_key(const char *uid, long day, char out[ICAL_UID_MAX + 1])
@@ -661,8 +663,9 @@ static int expand(struct ctx *c, icalcomponent *e, const char *uid, struct icalt
             /* skip ahead: nothing that starts more than ICAL_MAX_NIGHTS + 1 days before the window matters */
             struct date from = dates_from_days(c->window_start - ICAL_MAX_NIGHTS - 1);
             struct icaltimetype jump = start;
-            if (from.y > start.year || (from.y == start.year && (from.m > start.month ||
-                                                                (from.m == start.month && from.d > start.day)))) {
+            if (from.y > start.year ||
+                (from.y == start.year &&
+                 (from.m > start.month || (from.m == start.month && from.d > start.day)))) {
                 jump.year = from.y;
                 jump.month = from.m;
                 jump.day = from.d;
@@ -849,8 +852,8 @@ const char *ical_parse_strerror(int rc)
     }
 }
 
-int ical_feed_parse(const char *data, size_t len, const struct ical_parse_options *opt, struct ical_feed **out,
-                    char *err, size_t errlen)
+int ical_feed_parse(const char *data, size_t len, const struct ical_parse_options *opt,
+                    struct ical_feed **out, char *err, size_t errlen)
 {
     struct scan sc = {0};
     struct ctx c;
@@ -907,7 +910,8 @@ int ical_feed_parse(const char *data, size_t len, const struct ical_parse_option
     for (icalcomponent *e = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT); e;
          e = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT)) {
         if (take_event(&c, e, &sc.ev[i++]) == TOO_MANY) {
-            rc = scan_fail(ICAL_TOO_MANY_EVENTS, err, errlen, "too many events once recurrences are expanded");
+            rc =
+                scan_fail(ICAL_TOO_MANY_EVENTS, err, errlen, "too many events once recurrences are expanded");
             goto out;
         }
     }

@@ -51,10 +51,10 @@ struct ical_parse_options {
 };
 
 struct ical_event {
-    char uid[ICAL_UID_MAX + 1];           /* unique within the feed; printable UTF-8 */
-    char start[DATES_FORMAT_LEN];         /* first blocked night */
-    char end[DATES_FORMAT_LEN];           /* first free night again (clipped to the horizon) */
-    char summary[ICAL_SUMMARY_MAX + 1];   /* valid UTF-8 without control characters, maybe "" */
+    char uid[ICAL_UID_MAX + 1];         /* unique within the feed; printable UTF-8 */
+    char start[DATES_FORMAT_LEN];       /* first blocked night */
+    char end[DATES_FORMAT_LEN];         /* first free night again (clipped to the horizon) */
+    char summary[ICAL_SUMMARY_MAX + 1]; /* valid UTF-8 without control characters, maybe "" */
 };
 
 struct ical_quarantined {
@@ -74,8 +74,8 @@ struct ical_feed {
 /* Parses `len` bytes (need not be NUL-terminated; a NUL byte makes it "not a calendar"). On ICAL_OK *out is
  * a new feed the caller frees with ical_feed_free(); otherwise *out is NULL and `err` says why in a few words
  * (never echoing feed content). */
-int ical_feed_parse(const char *data, size_t len, const struct ical_parse_options *opt, struct ical_feed **out,
-                    char *err, size_t errlen);
+int ical_feed_parse(const char *data, size_t len, const struct ical_parse_options *opt,
+                    struct ical_feed **out, char *err, size_t errlen);
 
 void ical_feed_free(struct ical_feed *f);
 

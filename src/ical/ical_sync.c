@@ -29,8 +29,8 @@ void ical_sync_init(struct app *app)
                                    "Unix time of the calendar feed's last successful sync (a feed that never "
                                    "synced: when it was added).",
                                    feed);
-    m_events = metrics_gauge("ical_feed_events", "Events stored from the calendar feed at its last good sync.",
-                             feed);
+    m_events = metrics_gauge("ical_feed_events",
+                             "Events stored from the calendar feed at its last good sync.", feed);
     m_sync = metrics_counter("ical_sync_total", "Calendar feed syncs, by result (ok, not_modified, failed).",
                              result);
     for (size_t i = 0; i < sizeof results / sizeof *results; i++) {
@@ -41,8 +41,8 @@ void ical_sync_init(struct app *app)
                                   "Imported events found overlapping one of our holds or bookings (double "
                                   "bookings across channels).",
                                   NULL);
-    m_quarantined =
-        metrics_counter("ical_events_quarantined_total", "Feed events set aside as invalid during syncs.", NULL);
+    m_quarantined = metrics_counter("ical_events_quarantined_total",
+                                    "Feed events set aside as invalid during syncs.", NULL);
 }
 
 void ical_sync_refresh_gauges(struct app *app)
@@ -129,15 +129,16 @@ static void fetch_and_parse(struct app *app, const struct ical_feed_info *f, str
         failed(out, "clock", "cannot read today's date");
         return;
     }
-    struct ical_parse_options opt = {app->cfg->property_timezone, today, app->cfg->booking_horizon_days, 0, 0};
+    struct ical_parse_options opt = {app->cfg->property_timezone, today, app->cfg->booking_horizon_days, 0,
+                                     0};
     char err[160];
     rc = ical_feed_parse(resp->body ? resp->body : "", resp->body_len, &opt, parsed, err, sizeof err);
     if (rc != ICAL_OK)
         failed(out, ical_parse_strerror(rc), "%s", err);
 }
 
-int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at, const char *actor,
-                   struct ical_sync_result *out)
+int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at,
+                   const char *actor, struct ical_sync_result *out)
 {
     memset(out, 0, sizeof *out);
     struct ical_feed_info *f = malloc(sizeof *f);
@@ -194,7 +195,8 @@ int ical_sync_feed(struct app *app, long long feed_id, int force, long long next
     const char *labels[] = {out->result};
     metrics_inc(m_sync, labels, 1);
     if (strcmp(out->result, "failed") == 0) {
-        int mrc = store_ical_feed_mark_failed(app->db, feed_id, started, out->error, app->cfg->job_ical_interval_s);
+        int mrc =
+            store_ical_feed_mark_failed(app->db, feed_id, started, out->error, app->cfg->job_ical_interval_s);
         log_warn("ical: feed %lld (%s) of accommodation %lld failed, blocks kept: %s%s", feed_id, f->name,
                  f->accommodation_id, out->error, mrc == DB_OK ? "" : " (status not saved)");
     } else {
@@ -206,12 +208,14 @@ int ical_sync_feed(struct app *app, long long feed_id, int force, long long next
             const struct ical_new_conflict *c = &out->apply.new_list[i];
             log_warn("ical: double booking: feed %lld (%s) event %s blocks %s..%s, which reservation %s (%s, "
                      "%s..%s) holds; the owner is notified",
-                     feed_id, f->name, c->uid, c->start, c->end, c->code, c->status, c->check_in, c->check_out);
+                     feed_id, f->name, c->uid, c->start, c->end, c->code, c->status, c->check_in,
+                     c->check_out);
         }
-        log_info("ical: feed %lld (%s) synced: %s, %d event(s) stored, %d removed, %d placed, %d quarantined, "
-                 "%d open conflict(s)",
-                 feed_id, f->name, out->result, out->apply.events, out->apply.removed, out->apply.placed,
-                 out->quarantined, out->apply.conflicts);
+        log_info(
+            "ical: feed %lld (%s) synced: %s, %d event(s) stored, %d removed, %d placed, %d quarantined, "
+            "%d open conflict(s)",
+            feed_id, f->name, out->result, out->apply.events, out->apply.removed, out->apply.placed,
+            out->quarantined, out->apply.conflicts);
     }
     ical_feed_free(parsed);
     http_client_response_free(&resp);

@@ -19,10 +19,10 @@
 #define ICAL_FETCH_MAX_REDIRECTS 3
 
 struct ical_sync_result {
-    char result[16]; /* ok, not_modified, failed */
+    char result[16];                /* ok, not_modified, failed */
     char error[ICAL_ERROR_MAX + 1]; /* failed: "<code>: <detail>", e.g. "http_status: 500" */
-    long http_status;                /* 0 when no answer came */
-    int parsed_events;               /* events in the downloaded feed (after expansion) */
+    long http_status;               /* 0 when no answer came */
+    int parsed_events;              /* events in the downloaded feed (after expansion) */
     int cancelled;
     int quarantined;
     struct ical_quarantined quarantine[ICAL_QUARANTINE_SHOWN]; /* the first ones */
@@ -36,8 +36,8 @@ void ical_sync_init(struct app *app);
  * job may sync it again after a success. actor: "job:ical" or "admin:<email>". Returns 0 when a sync ran
  * (its outcome in *out, failures included), STORE_NOT_FOUND for no such feed, or a DB_* code when the feed
  * could not even be read. */
-int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at, const char *actor,
-                   struct ical_sync_result *out);
+int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at,
+                   const char *actor, struct ical_sync_result *out);
 
 /* Reloads the per-feed gauges (last success, events) from the database, dropping deleted feeds. */
 void ical_sync_refresh_gauges(struct app *app);

@@ -18,7 +18,8 @@ static void run(struct app *app, void *arg)
     struct db_conn *held = NULL;
     int got = 1;
     /* the lock holds one pooled connection for the whole run; with a pool of one there would be none left
-     * to sync with, so a single-connection instance syncs unlocked (still correct: the transactions decide) */
+     * to sync with, so a single-connection instance syncs unlocked (still correct: the transactions decide)
+     */
     if (db_pool_size(app->db) > 1) {
         int rc = store_ical_job_trylock(app->db, &held, &got);
         if (rc != DB_OK) {

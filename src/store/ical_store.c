@@ -83,9 +83,9 @@ static int audit_feed(struct db_conn *c, long long now, const char *actor, const
 int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long now, const char *actor)
 {
     static const char *count = "SELECT count(*) FROM ical_feeds WHERE accommodation_id = CAST($1 AS bigint)";
-    static const char *insert =
-        "INSERT INTO ical_feeds (accommodation_id, name, url, created_at) VALUES (CAST($1 AS bigint), $2, $3, "
-        "CAST($4 AS bigint)) RETURNING id";
+    static const char *insert = "INSERT INTO ical_feeds (accommodation_id, name, url, created_at) VALUES "
+                                "(CAST($1 AS bigint), $2, $3, "
+                                "CAST($4 AS bigint)) RETURNING id";
     char acc[24], nowb[24];
     const char *p[] = {store_ll_param(f->accommodation_id, acc), f->name, f->url, store_ll_param(now, nowb)};
     struct db_conn *c = NULL;
@@ -115,8 +115,8 @@ out:
     return rc;
 }
 
-static int feed_query(struct db *db, long long accommodation_id, long long feed_id, struct ical_feed_info **out,
-                      int *n)
+static int feed_query(struct db *db, long long accommodation_id, long long feed_id,
+                      struct ical_feed_info **out, int *n)
 {
     static const char *sql = "SELECT " FEED_COLUMNS " FROM ical_feeds f JOIN accommodations a ON a.id = "
                              "f.accommodation_id WHERE (CAST($1 AS bigint) = 0 AND a.active = 1 OR "
@@ -143,7 +143,8 @@ int store_ical_feed_list(struct db *db, long long accommodation_id, struct ical_
     return feed_query(db, accommodation_id, 0, out, n);
 }
 
-int store_ical_feed_get(struct db *db, long long accommodation_id, long long feed_id, struct ical_feed_info *out)
+int store_ical_feed_get(struct db *db, long long accommodation_id, long long feed_id,
+                        struct ical_feed_info *out)
 {
     struct ical_feed_info *list = NULL;
     int n = 0;
@@ -197,9 +198,10 @@ out:
 
 int store_ical_feeds_due(struct db *db, long long now, long long **ids, int *n)
 {
-    static const char *sql = "SELECT f.id FROM ical_feeds f JOIN accommodations a ON a.id = f.accommodation_id "
-                             "WHERE a.active = 1 AND f.next_attempt_at <= CAST($1 AS bigint) "
-                             "ORDER BY f.next_attempt_at, f.id LIMIT 1000";
+    static const char *sql =
+        "SELECT f.id FROM ical_feeds f JOIN accommodations a ON a.id = f.accommodation_id "
+        "WHERE a.active = 1 AND f.next_attempt_at <= CAST($1 AS bigint) "
+        "ORDER BY f.next_attempt_at, f.id LIMIT 1000";
     char nowb[24];
     const char *p[] = {store_ll_param(now, nowb)};
     struct db_conn *c = NULL;
@@ -266,8 +268,8 @@ struct place_ctx {
     long long feed_id;
 };
 
-static int read_claims(struct db_conn *c, long long acc, long long event_id, long s, long e, struct claim **out,
-                       int *n)
+static int read_claims(struct db_conn *c, long long acc, long long event_id, long s, long e,
+                       struct claim **out, int *n)
 {
     static const char *sql =
         "SELECT c.check_in, c.check_out, c.reservation_id FROM stay_claims c LEFT JOIN blocks b ON b.id = "
@@ -337,9 +339,10 @@ static int insert_block(struct place_ctx *pc, long long event_id, long s, long e
         "INSERT INTO blocks (accommodation_id, start_date, end_date, reason, source, created_by, created_at, "
         "ical_event_id) VALUES (CAST($1 AS bigint), $2, $3, $4, $5, 'ical', CAST($6 AS bigint), CAST($7 AS "
         "bigint)) RETURNING id";
-    static const char *claim = "INSERT INTO stay_claims (accommodation_id, check_in, check_out, block_id) "
-                               "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
-                               "RETURNING id";
+    static const char *claim =
+        "INSERT INTO stay_claims (accommodation_id, check_in, check_out, block_id) "
+        "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
+        "RETURNING id";
     char acc[24], nowb[24], ev[24], sb[DATES_FORMAT_LEN], eb[DATES_FORMAT_LEN];
     iso_of(s, sb);
     iso_of(e, eb);
@@ -399,8 +402,8 @@ static int tell_owner(struct place_ctx *pc, const struct ical_new_conflict *nc)
 static int reconcile_conflicts(struct place_ctx *pc, long long event_id, const char *uid, long s, long e,
                                const struct claim *cl, int n)
 {
-    static const char *existing =
-        "SELECT id, reservation_id, start_date, end_date FROM ical_conflicts WHERE event_id = CAST($1 AS bigint)";
+    static const char *existing = "SELECT id, reservation_id, start_date, end_date FROM ical_conflicts WHERE "
+                                  "event_id = CAST($1 AS bigint)";
     static const char *del = "DELETE FROM ical_conflicts WHERE id = CAST($1 AS bigint)";
     static const char *upd =
         "UPDATE ical_conflicts SET start_date = $2, end_date = $3 WHERE id = CAST($1 AS bigint)";
@@ -484,8 +487,8 @@ out:
 static int place_once(struct place_ctx *pc, long long event_id, const char *uid, long s, long e,
                       const char *reason, const char *source)
 {
-    static const char *own_sql =
-        "SELECT id, start_date, end_date FROM blocks WHERE ical_event_id = CAST($1 AS bigint) ORDER BY start_date";
+    static const char *own_sql = "SELECT id, start_date, end_date FROM blocks WHERE ical_event_id = CAST($1 "
+                                 "AS bigint) ORDER BY start_date";
     struct claim *cl = NULL;
     struct own_block *own = NULL;
     long(*segs)[2] = NULL;
@@ -612,8 +615,8 @@ static char *quarantine_json(const struct ical_feed *f)
     json_t *a = json_array();
     for (int i = 0; i < f->nquarantine && i < ICAL_QUARANTINE_SHOWN; i++) {
         const struct ical_quarantined *q = &f->quarantine[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "uid", q->uid, "reason", q->reason, "detail",
-                                           q->detail));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:s}", "uid", q->uid, "reason", q->reason, "detail", q->detail));
     }
     char *s = json_dumps(a, JSON_COMPACT);
     json_decref(a);
@@ -640,8 +643,9 @@ static int upsert_events(struct db_conn *c, const struct ical_apply *in, struct 
     static const char *ins =
         "INSERT INTO ical_events (feed_id, uid, start_date, end_date, summary, updated_at) VALUES "
         "(CAST($1 AS bigint), $2, $3, $4, $5, CAST($6 AS bigint)) RETURNING id";
-    static const char *upd = "UPDATE ical_events SET start_date = $2, end_date = $3, summary = $4, updated_at = "
-                             "CAST($5 AS bigint) WHERE id = CAST($1 AS bigint)";
+    static const char *upd =
+        "UPDATE ical_events SET start_date = $2, end_date = $3, summary = $4, updated_at = "
+        "CAST($5 AS bigint) WHERE id = CAST($1 AS bigint)";
     static const char *del = "DELETE FROM ical_events WHERE id = CAST($1 AS bigint)";
     static const char *unclaim = "DELETE FROM stay_claims WHERE block_id IN (SELECT id FROM blocks WHERE "
                                  "ical_event_id = CAST($1 AS bigint))";
@@ -653,6 +657,7 @@ static int upsert_events(struct db_conn *c, const struct ical_apply *in, struct 
     for (int i = 0; i < f->nevents && rc == DB_OK; i++) {
         const struct ical_event *ev = &f->events[i];
         struct stored_event key;
+        memset(&key, 0, sizeof key);
         snprintf(key.uid, sizeof key.uid, "%s", ev->uid);
         struct stored_event *hit = nst ? bsearch(&key, st, (size_t)nst, sizeof *st, by_uid) : NULL;
         long long id;
@@ -705,11 +710,14 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
 {
     static const char *lock_pg =
         "SELECT accommodation_id, name FROM ical_feeds WHERE id = CAST($1 AS bigint) FOR UPDATE";
-    static const char *lock_lite = "SELECT accommodation_id, name FROM ical_feeds WHERE id = CAST($1 AS bigint)";
+    static const char *lock_lite =
+        "SELECT accommodation_id, name FROM ical_feeds WHERE id = CAST($1 AS bigint)";
     static const char *stored_sql =
         "SELECT e.id, e.uid, e.start_date, e.end_date, e.summary, (SELECT count(*) FROM blocks b WHERE "
-        "b.ical_event_id = e.id AND b.start_date = e.start_date AND b.end_date = e.end_date), (SELECT count(*) "
-        "FROM ical_conflicts k WHERE k.event_id = e.id) FROM ical_events e WHERE e.feed_id = CAST($1 AS bigint)";
+        "b.ical_event_id = e.id AND b.start_date = e.start_date AND b.end_date = e.end_date), (SELECT "
+        "count(*) "
+        "FROM ical_conflicts k WHERE k.event_id = e.id) FROM ical_events e WHERE e.feed_id = CAST($1 AS "
+        "bigint)";
     /* events of the accommodation whose nights may have changed hands since: partly covered, or clashing */
     static const char *open_sql =
         "SELECT e.id, e.start_date, e.end_date, e.uid, e.summary, f.name, f.id FROM ical_events e JOIN "
@@ -719,10 +727,13 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
         "ORDER BY e.start_date, e.id LIMIT 5000";
     static const char *status_sql =
         "UPDATE ical_feeds SET last_sync_at = CAST($2 AS bigint), last_success_at = CAST($2 AS bigint), "
-        "last_status = $3, last_error = NULL, event_count = (SELECT count(*) FROM ical_events WHERE feed_id = "
+        "last_status = $3, last_error = NULL, event_count = (SELECT count(*) FROM ical_events WHERE feed_id "
+        "= "
         "CAST($1 AS bigint)), quarantined = COALESCE(CAST($4 AS integer), quarantined), quarantine = "
-        "COALESCE($5, quarantine), etag = CASE WHEN $8 = '1' THEN $6 ELSE etag END, last_modified = CASE WHEN "
-        "$8 = '1' THEN $7 ELSE last_modified END, failures = 0, next_attempt_at = CAST($9 AS bigint) WHERE id = "
+        "COALESCE($5, quarantine), etag = CASE WHEN $8 = '1' THEN $6 ELSE etag END, last_modified = CASE "
+        "WHEN "
+        "$8 = '1' THEN $7 ELSE last_modified END, failures = 0, next_attempt_at = CAST($9 AS bigint) WHERE "
+        "id = "
         "CAST($1 AS bigint)";
     static const char *counts_sql =
         "SELECT (SELECT count(*) FROM ical_events WHERE feed_id = CAST($1 AS bigint)), (SELECT count(*) FROM "
@@ -784,7 +795,8 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
     }
 
     /* place what changed, then re-check the accommodation's open events (nights freed meanwhile) */
-    struct place_ctx pc = {c, out->accommodation_id, in->now, out, in->actor ? in->actor : "job:ical", NULL, 0};
+    struct place_ctx pc = {c, out->accommodation_id, in->now, out, in->actor ? in->actor : "job:ical", NULL,
+                           0};
     for (int i = 0; i < ntodo && rc == DB_OK; i++)
         rc = place_event(&pc, todo[i].id, todo[i].uid, todo[i].s, todo[i].e, feed_name, todo[i].summary,
                          in->feed_id);
@@ -878,7 +890,8 @@ int store_ical_conflict_list(struct db *db, long long accommodation_id, struct i
 {
     static const char *sql =
         "SELECT k.id, f.accommodation_id, f.id, f.name, e.uid, e.start_date, e.end_date, e.summary, "
-        "k.start_date, k.end_date, r.code, r.check_in, r.check_out, r.status, r.expires_at, k.detected_at FROM "
+        "k.start_date, k.end_date, r.code, r.check_in, r.check_out, r.status, r.expires_at, k.detected_at "
+        "FROM "
         "ical_conflicts k JOIN ical_events e ON e.id = k.event_id JOIN ical_feeds f ON f.id = e.feed_id JOIN "
         "reservations r ON r.id = k.reservation_id WHERE (CAST($1 AS bigint) = 0 OR f.accommodation_id = "
         "CAST($1 AS bigint)) ORDER BY k.start_date, k.id LIMIT 500";
@@ -911,15 +924,16 @@ static void read_export(const struct db_result *r, int row, void *p)
     x->stamp = store_col_ll(r, row, 5);
 }
 
-int store_ical_export_rows(struct db *db, long long accommodation_id, long long exclude_feed_id, long long now,
-                           const char *since, struct ical_export_row **out, int *n)
+int store_ical_export_rows(struct db *db, long long accommodation_id, long long exclude_feed_id,
+                           long long now, const char *since, struct ical_export_row **out, int *n)
 {
     static const char *sql =
         "SELECT 'r', r.id, r.check_in, r.check_out, r.status, r.updated_at FROM reservations r WHERE "
         "r.accommodation_id = CAST($1 AS bigint) AND r.check_out > $3 AND (r.status = 'confirmed' OR "
         "(r.status = 'pre_reserved' AND r.expires_at > CAST($2 AS bigint))) "
         "UNION ALL SELECT 'b', b.id, b.start_date, b.end_date, '', b.created_at FROM blocks b LEFT JOIN "
-        "ical_events e ON e.id = b.ical_event_id WHERE b.accommodation_id = CAST($1 AS bigint) AND b.end_date "
+        "ical_events e ON e.id = b.ical_event_id WHERE b.accommodation_id = CAST($1 AS bigint) AND "
+        "b.end_date "
         "> $3 AND (e.feed_id IS NULL OR e.feed_id <> CAST($4 AS bigint)) ORDER BY 3, 1, 2 LIMIT 10000";
     char acc[24], nowb[24], ex[24];
     const char *p[] = {store_ll_param(accommodation_id, acc), store_ll_param(now, nowb), since,
@@ -941,7 +955,8 @@ int store_ical_export_rows(struct db *db, long long accommodation_id, long long 
 int store_ical_freshness(struct db *db, long long before, int *feeds, int *stale)
 {
     static const char *sql =
-        "SELECT count(*), COALESCE(SUM(CASE WHEN COALESCE(f.last_success_at, f.created_at) < CAST($1 AS bigint) "
+        "SELECT count(*), COALESCE(SUM(CASE WHEN COALESCE(f.last_success_at, f.created_at) < CAST($1 AS "
+        "bigint) "
         "THEN 1 ELSE 0 END), 0) FROM ical_feeds f JOIN accommodations a ON a.id = f.accommodation_id WHERE "
         "a.active = 1";
     char b[24];

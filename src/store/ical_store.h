@@ -26,7 +26,8 @@
 #define ICAL_NEW_CONFLICTS_MAX 20 /* new conflicts reported in detail per sync (all are stored) */
 #define ICAL_LOST_MIN_BEFORE 4    /* the lost-events rule needs at least this many future events before */
 
-#define STORE_ICAL_LOST_EVENTS (-20) /* the feed lost more than half of its future events: nothing written */
+/* the feed lost more than half of its future events: nothing was written */
+#define STORE_ICAL_LOST_EVENTS (-20)
 #define STORE_ICAL_TOO_MANY_FEEDS (-21)
 
 struct ical_feed_info {
@@ -48,7 +49,8 @@ int store_ical_feed_create(struct db *db, struct ical_feed_info *f, long long no
 /* Feeds of one accommodation (accommodation_id 0: all feeds of active accommodations), ordered by id. *out
  * is malloc()ed (free() it). */
 int store_ical_feed_list(struct db *db, long long accommodation_id, struct ical_feed_info **out, int *n);
-int store_ical_feed_get(struct db *db, long long accommodation_id, long long feed_id, struct ical_feed_info *out);
+int store_ical_feed_get(struct db *db, long long accommodation_id, long long feed_id,
+                        struct ical_feed_info *out);
 
 /* Deletes the feed with its events, their blocks (nights freed) and conflicts. STORE_NOT_FOUND if absent.
  * Creating and deleting leave an audit row (entity "feed") by `actor`. */
@@ -68,8 +70,8 @@ struct ical_apply {
     const struct ical_feed *parsed; /* NULL: the feed did not change (304); only re-check open events */
     const char *today;              /* YYYY-MM-DD in the property's zone */
     long long now;
-    int force;                    /* skip the lost-events rule (an admin's explicit sync) */
-    int set_validators;           /* 1: store etag/last_modified (NULL clears them) */
+    int force;          /* skip the lost-events rule (an admin's explicit sync) */
+    int set_validators; /* 1: store etag/last_modified (NULL clears them) */
     const char *etag, *last_modified;
     long long next_attempt_at;
     const char *actor; /* audit: "job:ical" (NULL) or "admin:<email>" */
@@ -99,9 +101,10 @@ struct ical_apply_result {
 /* In one transaction: upserts the feed's events by UID (quarantined UIDs keep their previous rows), deletes
  * the events gone from it, recomputes the nights of new, changed, partly covered or conflicting events of
  * the accommodation, stores the feed's status as synced, commits. Each new conflict also leaves, in that
- * transaction, an audit row and an `ical_conflict` email to the owner in the outbox. STORE_ICAL_LOST_EVENTS (nothing written,
- * old_future/new_future set) when, without `force`, the feed had at least ICAL_LOST_MIN_BEFORE future
- * events and now has fewer than half. STORE_NOT_FOUND when the feed was deleted meanwhile. */
+ * transaction, an audit row and an `ical_conflict` email to the owner in the outbox. STORE_ICAL_LOST_EVENTS
+ * (nothing written, old_future/new_future set) when, without `force`, the feed had at least
+ * ICAL_LOST_MIN_BEFORE future events and now has fewer than half. STORE_NOT_FOUND when the feed was deleted
+ * meanwhile. */
 int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_apply_result *out);
 
 struct ical_conflict_info {
@@ -132,8 +135,8 @@ struct ical_export_row {
 /* What the accommodation's calendar shows: active holds, confirmed bookings and every block (manual and
  * imported), ending after `since`, except the blocks imported from feed `exclude_feed_id` (0: none);
  * ordered by start. At most 10000. malloc()ed. */
-int store_ical_export_rows(struct db *db, long long accommodation_id, long long exclude_feed_id, long long now,
-                           const char *since, struct ical_export_row **out, int *n);
+int store_ical_export_rows(struct db *db, long long accommodation_id, long long exclude_feed_id,
+                           long long now, const char *since, struct ical_export_row **out, int *n);
 
 /* Feeds of active accommodations, and how many of them have not synced successfully since `before` (a feed
  * that never synced counts from when it was added). */

@@ -20,13 +20,28 @@ static uint8_t *inputs[MAX_INPUTS];
 static size_t lens[MAX_INPUTS];
 static int ninputs;
 
-static const char *tokens[] = {"BEGIN:VCALENDAR\r\n", "END:VCALENDAR\r\n", "BEGIN:VEVENT\r\n", "END:VEVENT\r\n",
-                               "DTSTART;VALUE=DATE:20270101\r\n", "DTEND;VALUE=DATE:20270105\r\n",
-                               "DTSTART;TZID=Europe/Madrid:20270101T100000\r\n", "DTSTART:20270101T020000Z\r\n",
-                               "RRULE:FREQ=DAILY;COUNT=3\r\n", "RRULE:FREQ=WEEKLY;BYDAY=MO,TU\r\n",
-                               "EXDATE;VALUE=DATE:20270102\r\n", "RECURRENCE-ID;VALUE=DATE:20270102\r\n",
-                               "DURATION:P2D\r\n", "STATUS:CANCELLED\r\n", "UID:x\r\n", "\r\n ", ";", ":", ",",
-                               "\xC3\xB1", "BEGIN:VALARM\r\n", "BEGIN:VTIMEZONE\r\n"};
+static const char *tokens[] = {"BEGIN:VCALENDAR\r\n",
+                               "END:VCALENDAR\r\n",
+                               "BEGIN:VEVENT\r\n",
+                               "END:VEVENT\r\n",
+                               "DTSTART;VALUE=DATE:20270101\r\n",
+                               "DTEND;VALUE=DATE:20270105\r\n",
+                               "DTSTART;TZID=Europe/Madrid:20270101T100000\r\n",
+                               "DTSTART:20270101T020000Z\r\n",
+                               "RRULE:FREQ=DAILY;COUNT=3\r\n",
+                               "RRULE:FREQ=WEEKLY;BYDAY=MO,TU\r\n",
+                               "EXDATE;VALUE=DATE:20270102\r\n",
+                               "RECURRENCE-ID;VALUE=DATE:20270102\r\n",
+                               "DURATION:P2D\r\n",
+                               "STATUS:CANCELLED\r\n",
+                               "UID:x\r\n",
+                               "\r\n ",
+                               ";",
+                               ":",
+                               ",",
+                               "\xC3\xB1",
+                               "BEGIN:VALARM\r\n",
+                               "BEGIN:VTIMEZONE\r\n"};
 
 static uint64_t rng_state;
 static uint64_t rnd(void)

@@ -45,7 +45,8 @@ static void check(const struct ical_feed *f, const struct ical_parse_options *o)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct ical_parse_options opt = {"America/Argentina/Buenos_Aires", {2026, 12, 1}, 730, 2000, 0};
+    static const struct ical_parse_options opt = {
+        "America/Argentina/Buenos_Aires", {2026, 12, 1}, 730, 2000, 0};
     struct ical_feed *f = NULL;
     char err[200];
     int rc = ical_feed_parse((const char *)data, size, &opt, &f, err, sizeof err);

@@ -43,8 +43,7 @@ RELEASE_BIN = os.path.join(ROOT, "build", "cabanas")
 SECRET = "deploy-tests-jwt-secret-0123456789abcdef"  # 40 characters
 OWNER = "owner@example.com"
 REQUIRED = ("DATABASE_URL", "JWT_SECRET", "ADMIN_ALLOWED_EMAILS", "ENVIRONMENT")
-COMING = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET",
-          "ICS_SALT")
+COMING = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET")
 assert len(SECRET) == 40
 
 
@@ -136,7 +135,6 @@ class EnvTemplateTest(ServerTestCase):
         self.assertEqual(set(COMING) - keys, set(), "integration placeholders missing")
         text = open(TEMPLATE).read()
         self.assertIn("(coming with the WhatsApp feature; not read yet)", text)
-        self.assertIn("(coming with the iCal feature; not read yet)", text)
         self.assertGreaterEqual(text.count("openssl rand -hex 32"), 2, "how to make JWT_SECRET and ICS_SALT")
         for key in REQUIRED:
             self.assertIn(key, [k for k, _, active in self.template_lines() if active], key)

@@ -1,6 +1,7 @@
 /* test_ical_parse.c - unit tests for src/ical/ical_parse.c, the feed-to-nights function.
  *
- * Table-driven: every tests/data/ical/<name>.ics has an expected result in tests/data/ical/expected/<name>.txt
+ * Table-driven: every tests/data/ical/<name>.ics has an expected result in
+ * tests/data/ical/expected/<name>.txt
  * ("event UID START END", "quarantine UID REASON", "cancelled N"; "nouid-*" matches a synthesized UID),
  * written by hand from RFC 5545 and the fixtures' own descriptions, parsed with today = 2026-12-01 in
  * America/Argentina/Buenos_Aires and a 730-day horizon. The rest are hostile or tricky inputs built in
@@ -151,8 +152,9 @@ static void test_fixture_owner_lf(void **state)
     struct ical_feed *f = parse_ok(data);
     const struct ical_event *e = find_event(f, "owner-maint-2027-03@example.com");
     assert_non_null(e);
-    assert_string_equal(e->summary, "Mantenimiento: pintura de la galería y revisión de la caldera antes de la "
-                                    "temporada de otoño");
+    assert_string_equal(e->summary,
+                        "Mantenimiento: pintura de la galería y revisión de la caldera antes de la "
+                        "temporada de otoño");
     ical_feed_free(f);
     free(data);
 }
@@ -278,7 +280,8 @@ static void test_lf_crlf_and_folds_agree(void **state)
 #define HEAD "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
 #define TAIL "END:VCALENDAR\r\n"
 #define EVENT(uid, start, end)                                                                               \
-    "BEGIN:VEVENT\r\nUID:" uid "\r\nDTSTART;VALUE=DATE:" start "\r\nDTEND;VALUE=DATE:" end "\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:" uid "\r\nDTSTART;VALUE=DATE:" start "\r\nDTEND;VALUE=DATE:" end                   \
+    "\r\nEND:VEVENT\r\n"
 
 static void test_bom_and_lower_case(void **state)
 {
@@ -343,9 +346,9 @@ static void test_not_a_calendar(void **state)
         "BEGIN:VEVENT\r\nEND:VEVENT\r\n",
         HEAD EVENT("a", "20270101", "20270103"), /* truncated: no END:VCALENDAR */
         HEAD "BEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:2027",
-        HEAD "BEGIN:VEVENT\r\nUID:a\r\nEND:VTODO\r\n" TAIL,         /* mismatched END */
-        HEAD TAIL "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",          /* data after the end */
-        HEAD "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n" TAIL,          /* nested VCALENDAR */
+        HEAD "BEGIN:VEVENT\r\nUID:a\r\nEND:VTODO\r\n" TAIL, /* mismatched END */
+        HEAD TAIL "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",   /* data after the end */
+        HEAD "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n" TAIL,   /* nested VCALENDAR */
         "END:VCALENDAR\r\n",
         "VERSION:2.0\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
     };
@@ -415,8 +418,8 @@ static void test_twenty_thousand_events(void **state)
     buf_puts(&b, HEAD);
     for (int i = 0; i < ICAL_MAX_EVENTS; i++) {
         struct date d = dates_add_days((struct date){2027, 1, 1}, i % 600);
-        buf_printf(&b, "BEGIN:VEVENT\r\nUID:e%d\r\nDTSTART;VALUE=DATE:%04d%02d%02d\r\nEND:VEVENT\r\n", i, d.y, d.m,
-                   d.d);
+        buf_printf(&b, "BEGIN:VEVENT\r\nUID:e%d\r\nDTSTART;VALUE=DATE:%04d%02d%02d\r\nEND:VEVENT\r\n", i, d.y,
+                   d.m, d.d);
     }
     buf_puts(&b, TAIL);
     struct ical_feed *f = NULL;
@@ -449,9 +452,9 @@ static void test_dense_recurrence_is_bounded(void **state)
 {
     (void)state;
     /* every second since 2025: far more steps than the budget; the event is quarantined, fast */
-    const char *dense = HEAD "BEGIN:VEVENT\r\nUID:sec\r\nDTSTART:20250101T000000Z\r\nDTEND:20250101T000001Z\r\n"
-                             "RRULE:FREQ=SECONDLY;COUNT=100000000\r\nEND:VEVENT\r\n"
-                             EVENT("ok", "20270101", "20270102") TAIL;
+    const char *dense =
+        HEAD "BEGIN:VEVENT\r\nUID:sec\r\nDTSTART:20250101T000000Z\r\nDTEND:20250101T000001Z\r\n"
+             "RRULE:FREQ=SECONDLY;COUNT=100000000\r\nEND:VEVENT\r\n" EVENT("ok", "20270101", "20270102") TAIL;
     clock_t t0 = clock();
     struct ical_feed *f = parse_ok(dense);
     assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 20.0);
@@ -467,11 +470,11 @@ static void test_recurrence_details(void **state)
 {
     (void)state;
     /* EXDATE as a comma list; a CANCELLED override removes one occurrence */
-    struct ical_feed *f = parse_ok(
-        HEAD "BEGIN:VEVENT\r\nUID:w\r\nDTSTART;VALUE=DATE:20270104\r\nDTEND;VALUE=DATE:20270105\r\n"
-             "RRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE;VALUE=DATE:20270111,20270118\r\nEND:VEVENT\r\n"
-             "BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID;VALUE=DATE:20270125\r\nSTATUS:CANCELLED\r\n"
-             "DTSTART;VALUE=DATE:20270125\r\nDTEND;VALUE=DATE:20270126\r\nEND:VEVENT\r\n" TAIL);
+    struct ical_feed *f =
+        parse_ok(HEAD "BEGIN:VEVENT\r\nUID:w\r\nDTSTART;VALUE=DATE:20270104\r\nDTEND;VALUE=DATE:20270105\r\n"
+                      "RRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE;VALUE=DATE:20270111,20270118\r\nEND:VEVENT\r\n"
+                      "BEGIN:VEVENT\r\nUID:w\r\nRECURRENCE-ID;VALUE=DATE:20270125\r\nSTATUS:CANCELLED\r\n"
+                      "DTSTART;VALUE=DATE:20270125\r\nDTEND;VALUE=DATE:20270126\r\nEND:VEVENT\r\n" TAIL);
     assert_int_equal(f->nevents, 2);
     assert_event(f, "w#20270104", "2027-01-04", "2027-01-05");
     assert_event(f, "w#20270201", "2027-02-01", "2027-02-02");
@@ -491,13 +494,16 @@ static void test_recurrence_details(void **state)
 static void test_start_and_end_rules(void **state)
 {
     (void)state;
-    struct ical_feed *f = parse_ok(
-        HEAD EVENT("same", "20270101", "20270101")
-        "BEGIN:VEVENT\r\nUID:back\r\nDTSTART:20270105T120000Z\r\nDTEND:20270105T110000Z\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:nostart\r\nDTEND;VALUE=DATE:20270105\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:datetime-bad\r\nDTSTART:20270105T250000Z\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:date-with-time\r\nDTSTART;VALUE=DATE:20270105T100000\r\nEND:VEVENT\r\n"
-        "BEGIN:VEVENT\r\nUID:weeks\r\nDTSTART;VALUE=DATE:20270201\r\nDURATION:P1W\r\nEND:VEVENT\r\n" TAIL);
+    struct ical_feed *f = parse_ok(HEAD EVENT(
+        "same", "20270101",
+        "20270101") "BEGIN:VEVENT\r\nUID:back\r\nDTSTART:20270105T120000Z\r\nDTEND:20270105T110000Z\r\nEND:"
+                    "VEVENT\r\n"
+                    "BEGIN:VEVENT\r\nUID:nostart\r\nDTEND;VALUE=DATE:20270105\r\nEND:VEVENT\r\n"
+                    "BEGIN:VEVENT\r\nUID:datetime-bad\r\nDTSTART:20270105T250000Z\r\nEND:VEVENT\r\n"
+                    "BEGIN:VEVENT\r\nUID:date-with-time\r\nDTSTART;VALUE=DATE:20270105T100000\r\nEND:"
+                    "VEVENT\r\n"
+                    "BEGIN:VEVENT\r\nUID:weeks\r\nDTSTART;VALUE=DATE:20270201\r\nDURATION:P1W\r\nEND:"
+                    "VEVENT\r\n" TAIL);
     assert_int_equal(f->nevents, 1);
     assert_event(f, "weeks", "2027-02-01", "2027-02-08");
     const char *want[][2] = {{"same", "end_before_start"},

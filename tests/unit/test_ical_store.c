@@ -125,9 +125,10 @@ static void assert_no_overlap(struct fixture *f)
                              "b.check_in < a.check_out";
     assert_int_equal(count(f, sql), 0);
     /* and every block and active stay has its claim */
-    static const char *unclaimed = "SELECT count(*) FROM blocks b WHERE NOT EXISTS (SELECT 1 FROM stay_claims c "
-                                   "WHERE c.block_id = b.id AND c.check_in = b.start_date AND c.check_out = "
-                                   "b.end_date)";
+    static const char *unclaimed =
+        "SELECT count(*) FROM blocks b WHERE NOT EXISTS (SELECT 1 FROM stay_claims c "
+        "WHERE c.block_id = b.id AND c.check_in = b.start_date AND c.check_out = "
+        "b.end_date)";
     assert_int_equal(count(f, unclaimed), 0);
 }
 
@@ -220,8 +221,8 @@ static void test_upsert_remove_and_unchanged(void **state)
     assert_int_equal(res.new_conflicts, 0);
     blocks_as_text(f, text, sizeof text);
     char want[256];
-    snprintf(want, sizeof want, "2026-12-10..2026-12-13 ical:%lld\n2027-01-05..2027-01-07 ical:%lld\n", f->feed,
-             f->feed);
+    snprintf(want, sizeof want, "2026-12-10..2026-12-13 ical:%lld\n2027-01-05..2027-01-07 ical:%lld\n",
+             f->feed, f->feed);
     assert_string_equal(text, want);
     long long ids = count(f, "SELECT sum(id) FROM blocks");
 
@@ -274,8 +275,8 @@ static void test_conflict_with_our_stay(void **state)
     assert_string_equal(res.new_list[0].end, "2026-12-14");
     assert_string_equal(res.new_list[0].uid, "clash@x");
     blocks_as_text(f, text, sizeof text);
-    snprintf(want, sizeof want, "2026-12-10..2026-12-12 ical:%lld\n2026-12-14..2026-12-16 ical:%lld\n", f->feed,
-             f->feed);
+    snprintf(want, sizeof want, "2026-12-10..2026-12-12 ical:%lld\n2026-12-14..2026-12-16 ical:%lld\n",
+             f->feed, f->feed);
     assert_string_equal(text, want);
     struct reservation now;
     assert_int_equal(store_reservation_get(f->db, r.code, &now), DB_OK);
@@ -337,17 +338,18 @@ static void test_covered_by_other_blocks(void **state)
     assert_int_equal(apply(f, f->feed2, build(&b2, echo), 0, &res), DB_OK);
     assert_int_equal(res.new_conflicts, 0);
     blocks_as_text(f, text, sizeof text);
-    snprintf(want, sizeof want,
-             "2026-12-19..2026-12-20 ical:%lld\n2026-12-20..2026-12-22 manual\n2026-12-22..2026-12-23 ical:%lld\n"
-             "2026-12-23..2026-12-24 ical:%lld\n",
-             f->feed, f->feed, f->feed2);
+    snprintf(
+        want, sizeof want,
+        "2026-12-19..2026-12-20 ical:%lld\n2026-12-20..2026-12-22 manual\n2026-12-22..2026-12-23 ical:%lld\n"
+        "2026-12-23..2026-12-24 ical:%lld\n",
+        f->feed, f->feed, f->feed2);
     assert_string_equal(text, want);
     /* the manual block goes: the next sync of either feed re-covers those nights */
     assert_int_equal(store_block_delete(f->db, f->acc, manual.id), DB_OK);
     assert_int_equal(apply(f, f->feed2, NULL, 0, &res), DB_OK);
     blocks_as_text(f, text, sizeof text);
-    snprintf(want, sizeof want, "2026-12-19..2026-12-23 ical:%lld\n2026-12-23..2026-12-24 ical:%lld\n", f->feed,
-             f->feed2);
+    snprintf(want, sizeof want, "2026-12-19..2026-12-23 ical:%lld\n2026-12-23..2026-12-24 ical:%lld\n",
+             f->feed, f->feed2);
     assert_string_equal(text, want); /* the event is whole again: one block */
     /* deleting a feed frees exactly its nights */
     assert_int_equal(store_ical_feed_delete(f->db, f->acc, f->feed, "test", NOW), DB_OK);
@@ -369,8 +371,9 @@ static void test_lost_events_rule(void **state)
     struct fixture *f = *state;
     struct feed_builder b;
     struct ical_apply_result res;
-    const char *four[] = {"1", "2026-12-10", "2026-12-11", "2", "2026-12-12", "2026-12-13", "3", "2026-12-14",
-                          "2026-12-15", "4", "2026-12-16", "2026-12-17", "old", "2026-11-01", "2026-11-03", NULL};
+    const char *four[] = {"1",   "2026-12-10", "2026-12-11", "2", "2026-12-12", "2026-12-13",
+                          "3",   "2026-12-14", "2026-12-15", "4", "2026-12-16", "2026-12-17",
+                          "old", "2026-11-01", "2026-11-03", NULL};
     assert_int_equal(apply(f, f->feed, build(&b, four), 0, &res), DB_OK);
     long long blocks = count(f, "SELECT count(*) FROM blocks");
     assert_int_equal(blocks, 5);

@@ -1,7 +1,8 @@
 /* test_metrics.c - the Prometheus registry as rendered by metrics_render(): counters and gauges with
  * and without labels, label-value escaping (quote, backslash, newline), histograms (cumulative buckets,
  * le="+Inf", _sum, _count), function gauges, and the METRICS_MAX_SERIES cap whose overflow goes to one
- * series labelled "other". Each test starts from an empty registry (metrics_shutdown in teardown). */
+ * series labelled "other", and metrics_replace() swapping a gauge's whole label set. Each test starts from an
+ * empty registry (metrics_shutdown in teardown). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -212,6 +213,28 @@ static void test_series_cap_histogram_two_labels(void **state)
     free(out);
 }
 
+static void test_replace_drops_series_not_named(void **state)
+{
+    static const char *const labels[] = {"feed", NULL};
+    struct metric *m = metrics_gauge("t_feed_events", "Events per feed.", labels);
+    const char *one[] = {"1"}, *two[] = {"2"};
+    metrics_set(m, one, 3);
+    metrics_set(m, two, 5);
+    const char *values[] = {"2", "7"};
+    const double v[] = {6, 0.5};
+    metrics_replace(m, 2, values, v);
+    char *out = render();
+    assert_null(strstr(out, "t_feed_events{feed=\"1\"}")); /* a deleted feed leaves /metrics */
+    assert_non_null(strstr(out, "t_feed_events{feed=\"2\"} 6\n"));
+    assert_non_null(strstr(out, "t_feed_events{feed=\"7\"} 0.5\n"));
+    free(out);
+    metrics_replace(m, 0, NULL, NULL);
+    out = render();
+    assert_int_equal(count_lines_starting(out, "t_feed_events{"), 0);
+    assert_non_null(strstr(out, "# TYPE t_feed_events gauge\n"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +248,7 @@ int main(void)
         cmocka_unit_test_teardown(test_histogram_unlabelled, teardown),
         cmocka_unit_test_teardown(test_series_cap, teardown),
         cmocka_unit_test_teardown(test_series_cap_histogram_two_labels, teardown),
+        cmocka_unit_test_teardown(test_replace_drops_series_not_named, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
