@@ -13,6 +13,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config libmicrohttpd-dev libjansson-dev libpq-dev libsqlite3-dev \
         libhiredis-dev libsodium-dev libcurl4-openssl-dev libssl-dev ca-certificates tzdata \
+        libical-dev libical3 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile VERSION ./
@@ -28,7 +29,7 @@ FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libjansson4 libpq5 libsqlite3-0 libhiredis0.14 libsodium23 libcurl4 \
+        libmicrohttpd12 libjansson4 libpq5 libsqlite3-0 libhiredis0.14 libsodium23 libcurl4 libical3 \
         ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 cabanas \

@@ -683,8 +683,10 @@ class StartScriptTest(ServerTestCase):
         applied = [int(m) for s in (a, b) for m in re.findall(r"cabanas migrate: applied (\d+)", s.log())]
         self.assertEqual(len(applied), 2, "each machine ran migrate once")
         status = run([BIN, "migrate", "--status"], env={"DATABASE_URL": url})
-        latest = int(re.search(rb"latest (\d+)", status.stdout).group(1))
-        self.assertEqual(sum(applied), latest, "every migration applied exactly once across both machines")
+        # versions may have gaps (each feature branch owns its numbers): count the migration lines listed
+        listed = len(re.findall(rb"(?m)^\d{4} ", status.stdout))
+        self.assertGreater(listed, 0)
+        self.assertEqual(sum(applied), listed, "every migration applied exactly once across both machines")
         self.assertIn(b"up to date", status.stdout)
 
 
