@@ -19,9 +19,11 @@ import hmac
 import json
 import os
 import re
+import random
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -698,6 +700,70 @@ class PostgresIcalTest(IcalChecks, harness.PostgresRedisTestCase):
         stats = fake_stats()
         self.assertEqual(stats["max_concurrent"][path], 1, "two instances fetched the feed at once: %s" % stats)
         self.assertEqual(len(self.blocks(s1, acc)), 2)
+
+    def test_syncs_racing_guest_bookings_never_overlap(self):
+        # Guests book while two instances re-sync a feed whose events move by a night each time: every
+        # answer is 201 or 409, every sync succeeds, and afterwards each imported night is either blocked by
+        # its event or held by one of our stays with the conflict recorded.
+        url = self.new_database_url()
+        s1 = self.start(database_url=url, name="one")
+        s2 = self.start(database_url=url, name="two")
+        acc = self.accommodation(s1)["id"]
+        key = "race-pg"
+        sets = [[("ev%d@x" % i, day(10 + 2 * i + k), day(11 + 2 * i + k)) for i in range(30)] for k in (0, 1)]
+        fake_set(key, mode="body", body=calendar(sets[0]))
+        f = self.add_feed(s1, acc, "Airbnb", fake_url("/feed/" + key))
+        self.sync(s1, acc, f["id"], want="ok")
+        rng = random.Random(int(os.environ.get("CABANAS_TEST_SEED", "7")))
+        holds, syncs = [], []
+
+        def guests():
+            for i in range(120):
+                start = 10 + rng.randrange(60)
+                r = request((s1, s2)[i % 2].port, "POST", "/api/v1/reservations", timeout=30,
+                            body={"accommodation_id": acc, "check_in": day(start), "check_out": day(start + 1),
+                                  "guests": 1, "guest_name": "Guest %d" % i, "guest_phone": "11%08d" % i})
+                holds.append(r.status)
+
+        def channel():
+            for k in range(8):
+                fake_set(key, mode="body", body=calendar(sets[(k + 1) % 2]))
+                syncs.append(self.sync((s1, s2)[k % 2], acc, f["id"], force=True))
+
+        threads = [threading.Thread(target=guests), threading.Thread(target=channel)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(sorted(set(holds)), [201, 409], holds)
+        self.assertEqual([x["result"] for x in syncs], ["ok"] * 8, [x.get("error") for x in syncs])
+        self.sync(s2, acc, f["id"])  # settle: re-check every open event once more
+        rows = self.pg.psql(
+            "SELECT e.id, e.start_date, e.end_date FROM ical_events e WHERE e.feed_id = %d" % f["id"], db=self.db_name)
+        claims = self.pg.psql("SELECT c.check_in, c.check_out, COALESCE(c.reservation_id, 0), "
+                              "COALESCE(b.ical_event_id, 0) FROM stay_claims c LEFT JOIN blocks b ON b.id = "
+                              "c.block_id WHERE c.accommodation_id = %d" % acc, db=self.db_name)
+        conflicts = set(tuple(l.split("|")) for l in self.pg.psql(
+            "SELECT event_id, reservation_id FROM ical_conflicts", db=self.db_name).splitlines())
+        parsed = [l.split("|") for l in claims.splitlines()]
+        nights = {}
+        for cin, cout, res, ev in parsed:
+            d = datetime.date.fromisoformat(cin)
+            while d < datetime.date.fromisoformat(cout):
+                self.assertNotIn(d, nights, "two claims share the night %s" % d)
+                nights[d] = (res, ev)
+                d += datetime.timedelta(days=1)
+        events = [l.split("|") for l in rows.splitlines()]
+        self.assertEqual(len(events), 30)
+        for ev_id, start, end in events:
+            d = datetime.date.fromisoformat(start)
+            while d < datetime.date.fromisoformat(end):
+                self.assertIn(d, nights, "night %s of event %s is not blocked" % (d, ev_id))
+                res, owner = nights[d]
+                if res != "0":
+                    self.assertIn((ev_id, res), conflicts, "a clash on %s without its conflict" % d)
+                d += datetime.timedelta(days=1)
+        self.assertTrue(conflicts, "the moving events met some guests (else this test proves little)")
 
 
 if __name__ == "__main__":
