@@ -411,7 +411,7 @@ void api_admin_ical_feed_sync(struct http_request *req, struct http_response *re
     if (rc == DB_OK) {
         char actor[JOURNAL_ACTOR_MAX];
         long long now = (long long)time(NULL);
-        rc = ical_sync_feed(req->app, feed, force && json_is_true(force),
+        rc = ical_sync_feed(req->app, acc, feed, force && json_is_true(force),
                             now + (long long)req->app->cfg->job_ical_interval_s * 9 / 10,
                             actor_of(req, actor), s);
     }

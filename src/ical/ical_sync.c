@@ -137,14 +137,14 @@ static void fetch_and_parse(struct app *app, const struct ical_feed_info *f, str
         failed(out, ical_parse_strerror(rc), "%s", err);
 }
 
-int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at,
-                   const char *actor, struct ical_sync_result *out)
+int ical_sync_feed(struct app *app, long long accommodation_id, long long feed_id, int force,
+                   long long next_attempt_at, const char *actor, struct ical_sync_result *out)
 {
     memset(out, 0, sizeof *out);
     struct ical_feed_info *f = malloc(sizeof *f);
     if (!f)
         abort();
-    int rc = store_ical_feed_get(app->db, 0, feed_id, f);
+    int rc = store_ical_feed_get(app->db, accommodation_id, feed_id, f);
     if (rc != DB_OK) {
         free(f);
         return rc;

@@ -32,12 +32,12 @@ struct ical_sync_result {
 /* Registers the iCal metrics and sets libical's error mode; call once before threads start. */
 void ical_sync_init(struct app *app);
 
-/* Syncs one feed now (whatever its backoff). `force` skips the lost-events rule. next_attempt_at: when the
- * job may sync it again after a success. actor: "job:ical" or "admin:<email>". Returns 0 when a sync ran
- * (its outcome in *out, failures included), STORE_NOT_FOUND for no such feed, or a DB_* code when the feed
- * could not even be read. */
-int ical_sync_feed(struct app *app, long long feed_id, int force, long long next_attempt_at,
-                   const char *actor, struct ical_sync_result *out);
+/* Syncs one feed now (whatever its backoff). accommodation_id: the feed's (0: any active accommodation, as
+ * the job does). `force` skips the lost-events rule. next_attempt_at: when the job may sync it again after
+ * a success. actor: "job:ical" or "admin:<email>". Returns 0 when a sync ran (its outcome in *out, failures
+ * included), STORE_NOT_FOUND for no such feed, or a DB_* code when the feed could not even be read. */
+int ical_sync_feed(struct app *app, long long accommodation_id, long long feed_id, int force,
+                   long long next_attempt_at, const char *actor, struct ical_sync_result *out);
 
 /* Reloads the per-feed gauges (last success, events) from the database, dropping deleted feeds. */
 void ical_sync_refresh_gauges(struct app *app);

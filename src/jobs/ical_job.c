@@ -42,7 +42,7 @@ static void run(struct app *app, void *arg)
         struct ical_sync_result *res = malloc(sizeof *res);
         if (!res)
             abort();
-        int src = ical_sync_feed(app, ids[i], 0, started + (long long)interval * 9 / 10, "job:ical", res);
+        int src = ical_sync_feed(app, 0, ids[i], 0, started + (long long)interval * 9 / 10, "job:ical", res);
         if (src != 0 && src != STORE_NOT_FOUND)
             log_warn("ical job: feed %lld: %s", ids[i], db_strerror(src));
         free(res);
