@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "booking_api.h"
 #include "health.h"
+#include "outbox_api.h"
 #include "testing.h"
 
 static const struct route routes[] = {
@@ -37,6 +38,9 @@ static const struct route routes[] = {
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin outbox */
+    {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
