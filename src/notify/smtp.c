@@ -398,8 +398,9 @@ int smtp_send(const struct smtp_settings *s, const struct smtp_message *m, const
         snprintf(err, errlen, "smtp: %s (reply %ld)", why, reply);
     else
         snprintf(err, errlen, "smtp: %s", why);
-    message_id[0] = '\0';
 out:
+    if (rc != SMTP_OK)
+        message_id[0] = '\0';
     curl_slist_free_all(rcpts);
     if (h)
         curl_easy_cleanup(h);
