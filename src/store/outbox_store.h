@@ -4,7 +4,8 @@
  *
  * Life of a row: pending -> sending (claimed, attempts + 1, leased until locked_until) -> sent | pending
  * again with a later next_attempt_at (retry) | dead (too many attempts, or a permanent failure) | skipped
- * (its channel is not configured, or the message no longer applies). A row left in `sending` past its
+ * (its channel is not configured, or the message no longer applies; the attempt is not counted). A row
+ * left in `sending` past its
  * lease (an instance crashed mid-send) is claimed again.
  *
  * Claiming is safe with several instances on one database: PostgreSQL claims with
@@ -66,6 +67,7 @@ int outbox_mark_retry(struct db *db, const struct outbox_row *row, long long now
 int outbox_mark_deferred(struct db *db, const struct outbox_row *row, long long now, long long next_at,
                          const char *note);
 int outbox_mark_dead(struct db *db, const struct outbox_row *row, long long now, const char *error);
+/* Skipped: nothing was attempted, so attempts goes back to what it was before the claim. */
 int outbox_mark_skipped(struct db *db, const struct outbox_row *row, long long now, const char *reason);
 
 /* Messages waiting (pending + sending) and dead ones. */

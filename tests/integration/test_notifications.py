@@ -627,6 +627,26 @@ class SqliteNotificationTest(NotificationChecks, ServerTestCase):
         with sqlite3.connect(s.database_url[len("sqlite://"):], timeout=10) as c:
             c.execute(sql)
 
+    def test_invalid_email_settings_refuse_to_start(self):
+        """Engine-independent: a bad sender or scheme is refused before anything is sent or served."""
+        s = self.start(None)
+        cases = [({"SMTP_URL": "http://127.0.0.1:25"}, "SMTP_URL: expected smtp://"),
+                 ({"SMTP_URL": "smtp://127.0.0.1:25", "SMTP_FROM": ""}, "SMTP_FROM: required when SMTP_URL is set"),
+                 ({"SMTP_URL": "smtp://127.0.0.1:25", "SMTP_FROM": "Evil\r\nBcc: x@example.com <r@example.com>"},
+                  "SMTP_FROM: must not contain control characters"),
+                 ({"OWNER_EMAIL": "a@example.com, b@example.com"}, "OWNER_EMAIL: must be one address")]
+        for env, msg in cases:
+            p = s.run("config-check", env=env)
+            self.assertEqual(p.returncode, 2, p)  # a configuration error
+            self.assertIn(msg, p.stderr.decode(), env)
+        for env, msg in (({"SMTP_URL": "smtp://127.0.0.1:25", "SMTP_FROM": "not an address"},
+                          "SMTP_FROM is not a valid sender"),
+                         ({"SMTP_URL": "smtp://127.0.0.1:25", "OWNER_EMAIL": "owner@localhost"},
+                          "OWNER_EMAIL is not a valid address")):
+            p = s.run("serve", env=dict(env, PORT=str(free_port())), timeout=30)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn(msg, p.stderr.decode())
+
 
 class PostgresNotificationTest(NotificationChecks, harness.PostgresRedisTestCase):
     def new_database_url(self):
