@@ -63,7 +63,7 @@ fi
 # credential is visible at deploy time. None of them ever stops the server.
 report MercadoPago MERCADOPAGO_ACCESS_TOKEN
 report WhatsApp WHATSAPP_ACCESS_TOKEN WHATSAPP_PHONE_NUMBER_ID
-report Email SMTP_HOST
+report Email SMTP_URL
 report iCal ICS_SALT
 
 attempts=${START_MIGRATE_ATTEMPTS:-3}

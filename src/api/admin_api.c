@@ -8,11 +8,19 @@
 #include "input.h"
 #include "present.h"
 #include "store/booking_store.h"
+#include "store/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The audit actor of an admin request: "admin:<email>". */
+static const char *admin_actor(const struct http_request *req, char buf[JOURNAL_ACTOR_MAX])
+{
+    snprintf(buf, JOURNAL_ACTOR_MAX, "admin:%s", req->admin_email);
+    return buf;
+}
 
 static void db_problem(struct http_response *res, int rc)
 {
@@ -341,7 +349,9 @@ void api_admin_reservation_confirm(struct http_request *req, struct http_respons
     }
     struct reservation r;
     struct booking_error err;
-    if (booking_confirm(req->app, code, paid, note && *note ? note : NULL, "admin", &r, &err) < 0) {
+    char actor[JOURNAL_ACTOR_MAX];
+    if (booking_confirm(req->app, code, paid, note && *note ? note : NULL, "admin", admin_actor(req, actor),
+                        &r, &err) < 0) {
         api_booking_error(res, &err);
         return;
     }
@@ -359,7 +369,8 @@ void api_admin_reservation_cancel(struct http_request *req, struct http_response
         return;
     struct reservation r;
     struct booking_error err;
-    if (booking_cancel(req->app, code, reason, &r, &err) < 0) {
+    char actor[JOURNAL_ACTOR_MAX];
+    if (booking_cancel(req->app, code, reason, admin_actor(req, actor), &r, &err) < 0) {
         api_booking_error(res, &err);
         return;
     }

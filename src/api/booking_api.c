@@ -268,7 +268,7 @@ void api_reservation_cancel(struct http_request *req, struct http_response *res)
         return;
     struct reservation r;
     struct booking_error err;
-    if (booking_cancel(req->app, code, reason, &r, &err) < 0) {
+    if (booking_cancel(req->app, code, reason, "api", &r, &err) < 0) {
         api_booking_error(res, &err);
         return;
     }

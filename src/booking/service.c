@@ -167,6 +167,7 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     h.deposit_percent = quote.deposit_percent;
     h.currency = acc.currency;
     h.expires_at = now + config_hold_seconds(cfg);
+    h.actor = in->actor;
 
     struct booking_lock lock;
     double waited = 0;
@@ -205,15 +206,15 @@ static int not_found_or_state(int rc, const char *code, const char *action, stru
     return -1;
 }
 
-int booking_cancel(struct app *app, const char *code, const char *reason, struct reservation *out,
-                   struct booking_error *err)
+int booking_cancel(struct app *app, const char *code, const char *reason, const char *actor,
+                   struct reservation *out, struct booking_error *err)
 {
     if (reason && strlen(reason) > REASON_MAX)
         return fail(err, 422, "invalid_field", "reason: at most %d characters", REASON_MAX);
     if (reason && *reason && !booking_text_valid(reason, REASON_MAX))
         return fail(err, 422, "invalid_field", "reason: must be text");
     long long now = (long long)time(NULL);
-    int rc = store_reservation_cancel(app->db, code, reason && *reason ? reason : NULL, now, out);
+    int rc = store_reservation_cancel(app->db, code, reason && *reason ? reason : NULL, now, actor, out);
     if (rc != DB_OK)
         return not_found_or_state(rc, code, "cancelled", err);
     metrics_inc(m_cancelled, NULL, 1);
@@ -222,11 +223,11 @@ int booking_cancel(struct app *app, const char *code, const char *reason, struct
 }
 
 int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note,
-                    const char *source, struct reservation *out, struct booking_error *err)
+                    const char *source, const char *actor, struct reservation *out, struct booking_error *err)
 {
     long long now = (long long)time(NULL);
     int expired = 0;
-    int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, out, &expired);
+    int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, actor, out, &expired);
     if (expired)
         metrics_inc(m_expired, NULL, expired);
     if (rc == DB_CONFLICT) {

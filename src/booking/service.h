@@ -36,20 +36,25 @@ struct hold_input {
     int guests;
     const char *guest_name, *guest_phone, *guest_email; /* email may be NULL or "" */
     const char *channel;                                /* NULL = "web" */
+    const char *actor;                                  /* audit: NULL = "api" */
 };
+
+/* Actors in the audit log: "admin:<email>", "api", "webhook:mercadopago", "bot:whatsapp", "job:<name>". */
 
 /* Validates everything, then creates the hold (409 `date_overlap` when the nights are taken). */
 int booking_create_hold(struct app *app, const struct hold_input *in, struct reservation *out,
                         struct booking_error *err);
 
 /* Cancels a hold or booking (409 `invalid_state`, 404 `reservation_not_found`). */
-int booking_cancel(struct app *app, const char *code, const char *reason, struct reservation *out,
-                   struct booking_error *err);
+int booking_cancel(struct app *app, const char *code, const char *reason, const char *actor,
+                   struct reservation *out, struct booking_error *err);
 
-/* Confirms a hold as paid; `source` labels the metric ("admin", later "mercadopago"). paid_cents < 0: the
- * deposit. 409 `invalid_state` or `date_overlap` (an expired hold whose nights were taken meanwhile). */
+/* Confirms a hold as paid; `source` labels the metric ("admin", "mercadopago"), `actor` the audit row
+ * ("admin:<email>", "webhook:mercadopago"). paid_cents < 0: the deposit. 409 `invalid_state` or
+ * `date_overlap` (an expired hold whose nights were taken meanwhile). */
 int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const char *note,
-                    const char *source, struct reservation *out, struct booking_error *err);
+                    const char *source, const char *actor, struct reservation *out,
+                    struct booking_error *err);
 
 /* Validates and creates a block (b->accommodation_id, start, end, reason, source, created_by set by the
  * caller): 404 `accommodation_not_found`, 409 `date_overlap`, date errors as for stays. Fills b->id. */

@@ -17,6 +17,7 @@
 #include "../http/ratelimit.h"
 #include "../http/server.h"
 #include "../jobs/sweeper.h"
+#include "../net/http_client.h"
 #include "booking/service.h"
 #include "../store/migrate.h"
 
@@ -118,7 +119,7 @@ int cli_serve(int argc, char **argv)
     app.start_time = now_wall();
     int exit_code = 1;
     struct http_server *server = NULL;
-    struct sweeper *sweeper = NULL;
+    struct periodic *sweeper = NULL;
     if (db_open(&cfg, &app.db, err, sizeof err) != DB_OK) {
         log_error("storage: %s", err);
         goto out;
@@ -132,6 +133,7 @@ int cli_serve(int argc, char **argv)
         log_warn("redis at %s:%d is not answering; serving on, and reconnecting in the background",
                  cfg.redis.host, cfg.redis.port);
 
+    http_client_global_init(); /* before any thread: libcurl's global state */
     health_init(&app);
     booking_init();
     ratelimit_init();
@@ -170,17 +172,18 @@ int cli_serve(int argc, char **argv)
         }
     }
     drain(&app, server, &signals);
-    sweeper_stop(sweeper);
+    periodic_stop(sweeper);
     sweeper = NULL;
     http_server_stop(server);
     server = NULL;
     exit_code = 0;
     log_info("stopped");
 out:
-    sweeper_stop(sweeper);
+    periodic_stop(sweeper);
     http_server_stop(server);
     redis_close(app.redis);
     db_close(app.db);
     metrics_shutdown();
+    http_client_global_cleanup();
     return exit_code;
 }

@@ -64,6 +64,19 @@ static const struct setting settings[] = {
     {"RATE_LIMIT_REQUESTS", K_INT, "300", OFF(rate_limit_requests), 1, 1000000, 0},
     {"RATE_LIMIT_WINDOW_SECONDS", K_INT, "60", OFF(rate_limit_window_s), 1, 86400, 0},
     {"TRUST_PROXY", K_BOOL, "false", OFF(trust_proxy), 0, 1, 0},
+    {"MERCADOPAGO_ACCESS_TOKEN", K_STR, "", OFF(mp_access_token), 0, 511, 1},
+    {"MERCADOPAGO_API_BASE", K_STR, "https://api.mercadopago.com", OFF(mp_api_base), 1, CONFIG_STR_MAX - 1,
+     0},
+    {"MERCADOPAGO_WEBHOOK_SECRET", K_STR, "", OFF(mp_webhook_secret), 0, 511, 1},
+    {"MERCADOPAGO_SIGNATURE_MAX_AGE_SECONDS", K_INT, "600", OFF(mp_signature_max_age_s), 1, 86400, 0},
+    {"SMTP_URL", K_STR, "", OFF(smtp_url), 0, CONFIG_STR_MAX - 1, 0},
+    {"SMTP_USERNAME", K_STR, "", OFF(smtp_username), 0, 255, 0},
+    {"SMTP_PASSWORD", K_STR, "", OFF(smtp_password), 0, 511, 1},
+    {"SMTP_FROM", K_STR, "", OFF(smtp_from), 0, 255, 0},
+    {"OWNER_EMAIL", K_STR, "", OFF(owner_email), 0, 254, 0},
+    {"OUTBOX_MAX_BACKOFF_SECONDS", K_INT, "60", OFF(outbox_max_backoff_s), 1, 86400, 0},
+    {"OUTBOX_MAX_ATTEMPTS", K_INT, "30", OFF(outbox_max_attempts), 1, 1000, 0},
+    {"JOB_OUTBOX_INTERVAL_SECONDS", K_INT, "2", OFF(job_outbox_interval_s), 1, 3600, 0},
 };
 
 /* --- env file: parsed into a small table, consulted after the real environment --- */

@@ -74,6 +74,22 @@ struct config {
     int rate_limit_requests;
     int rate_limit_window_s;
     int trust_proxy;
+
+    /* payments: MercadoPago (disabled while the access token is empty) */
+    char mp_access_token[512];
+    char mp_api_base[CONFIG_STR_MAX];
+    char mp_webhook_secret[512];
+    int mp_signature_max_age_s;
+
+    /* notifications: the outbox and its channels (email disabled while SMTP_URL is empty) */
+    char smtp_url[CONFIG_STR_MAX];
+    char smtp_username[256];
+    char smtp_password[512];
+    char smtp_from[256];
+    char owner_email[255];
+    int outbox_max_backoff_s;
+    int outbox_max_attempts;
+    int job_outbox_interval_s;
 };
 
 /* The hold duration in seconds: HOLD_SECONDS when set, else HOLD_MINUTES * 60. */

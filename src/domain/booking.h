@@ -16,7 +16,8 @@
 #define GUEST_PHONE_MAX 15 /* digits, E.164 */
 #define GUEST_PHONE_MIN 8
 #define REASON_MAX 500
-#define RES_CODE_LEN 13 /* "RES" + 10 Crockford base-32 characters */
+#define RES_CODE_LEN 13
+#define PAYMENT_URL_MAX 1000 /* "RES" + 10 Crockford base-32 characters */
 
 struct accommodation {
     long long id;
@@ -66,6 +67,7 @@ struct reservation {
     char notes[REASON_MAX + 1];
     long long created_at;
     long long updated_at;
+    char payment_url[PAYMENT_URL_MAX + 1]; /* "" until MercadoPago gave a link */
 };
 
 struct block {

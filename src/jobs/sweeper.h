@@ -3,13 +3,9 @@
 #ifndef CABANAS_SWEEPER_H
 #define CABANAS_SWEEPER_H
 
-#include "api/app.h"
+#include "periodic.h"
 
-struct sweeper;
-
-/* Starts the thread (its first run is immediate). NULL only on thread creation failure. */
-struct sweeper *sweeper_start(struct app *app);
-/* Wakes and joins the thread, then frees it. */
-void sweeper_stop(struct sweeper *s);
+/* Starts the job (its first run is immediate); stop it with periodic_stop(). */
+struct periodic *sweeper_start(struct app *app);
 
 #endif

@@ -7,7 +7,8 @@
  *
  * All functions take the pool, borrow a connection for their duration and are thread-safe. They return
  * DB_OK or a DB_* code from db.h, or STORE_NOT_FOUND / STORE_INVALID_STATE below. `now` is unix seconds,
- * passed in so expiry is decided by one clock per request. */
+ * passed in so expiry is decided by one clock per request. Every status change also writes its audit row
+ * and its outbox messages in the same transaction (journal.h); `actor` names who made it. */
 #ifndef CABANAS_BOOKING_STORE_H
 #define CABANAS_BOOKING_STORE_H
 
@@ -49,6 +50,7 @@ struct hold_request {
     int deposit_percent;
     const char *currency;
     long long expires_at;
+    const char *actor; /* for the audit log; NULL = "api" */
 };
 
 /* Read-only: 1 in *taken when an active claim (not a stale hold) shares a night. */
@@ -65,13 +67,13 @@ int store_reservation_get(struct db *db, const char *code, struct reservation *o
 
 /* pre_reserved (not yet expired) or confirmed -> cancelled, nights freed. STORE_INVALID_STATE otherwise. */
 int store_reservation_cancel(struct db *db, const char *code, const char *reason, long long now,
-                             struct reservation *out);
+                             const char *actor, struct reservation *out);
 
 /* pre_reserved -> confirmed; expired -> confirmed only if its nights are still free (DB_CONFLICT if not).
  * paid_cents < 0 means "the deposit". STORE_INVALID_STATE for confirmed or cancelled. Stale holds on the
  * nights are expired first (*expired counts them, 0 unless committed). */
 int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cents, const char *note,
-                              long long now, struct reservation *out, int *expired);
+                              long long now, const char *actor, struct reservation *out, int *expired);
 
 struct reservation_filter {
     const char *status;         /* "" = any */

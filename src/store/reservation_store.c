@@ -7,6 +7,7 @@
  * does not deadlock under contention; SQLite's trigger raises, which db_exec reports as DB_CONFLICT. */
 #include "booking_store.h"
 
+#include "journal.h"
 #include "store_util.h"
 
 #include <stdio.h>
@@ -19,9 +20,9 @@
     "r.guest_email, r.channel, r.status, r.payment_status, r.nights, r.total_cents, r.deposit_percent, "     \
     "r.deposit_cents, r.paid_cents, r.currency, r.expires_at, r.confirmed_at, r.cancelled_at, "              \
     "r.cancel_reason, "                                                                                      \
-    "r.notes, r.created_at, r.updated_at"
+    "r.notes, r.created_at, r.updated_at, r.payment_url"
 #define RES_FROM " FROM reservations r JOIN accommodations a ON a.id = r.accommodation_id"
-#define RES_NCOLS 26
+#define RES_NCOLS 27
 /* what the API shows: a hold past its expiry is expired even before the sweeper has run ($9 = now) */
 #define EFFECTIVE_STATUS                                                                                     \
     "(CASE WHEN r.status = 'pre_reserved' AND r.expires_at <= CAST($9 AS bigint) THEN 'expired' ELSE "       \
@@ -56,6 +57,7 @@ static void read_row(const struct db_result *r, int row, struct reservation *x)
     store_col_str(r, row, 23, x->notes, sizeof x->notes);
     x->created_at = store_col_ll(r, row, 24);
     x->updated_at = store_col_ll(r, row, 25);
+    store_col_str(r, row, 26, x->payment_url, sizeof x->payment_url);
 }
 
 static void read_any_reservation(const struct db_result *r, int row, void *x)
@@ -101,6 +103,21 @@ static int release_claims(struct db_conn *c, const struct db_result *r)
     return DB_OK;
 }
 
+/* Journals each hold of `r` (column 1: its code) as expired by the clock. */
+static int journal_expired(struct db_conn *c, const struct db_result *r, long long now)
+{
+    for (int i = 0; i < db_result_rows(r); i++) {
+        struct reservation x;
+        int rc = get_on(c, db_result_value(r, i, 1), &x);
+        if (rc == DB_OK)
+            rc = journal_reservation(c, now, "job:expiry", "hold_expired", "pre_reserved", x.payment_status,
+                                     &x);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return DB_OK;
+}
+
 /* Inside a transaction: stale holds sharing a night of [in, out) become expired and free their nights. */
 static int expire_stale_overlapping(struct db_conn *c, const char *acc, const char *in, const char *out,
                                     const char *now, int *expired)
@@ -108,7 +125,7 @@ static int expire_stale_overlapping(struct db_conn *c, const char *acc, const ch
     static const char *sql = "UPDATE reservations SET status = 'expired', updated_at = CAST($2 AS bigint) "
                              "WHERE accommodation_id = CAST($1 AS bigint) AND status = 'pre_reserved' "
                              "AND expires_at <= CAST($2 AS bigint) AND check_in < $4 AND $3 < check_out "
-                             "RETURNING id";
+                             "RETURNING id, code";
     const char *params[] = {acc, now, in, out};
     struct db_result *r = NULL;
     int rc = db_exec(c, sql, 4, params, &r);
@@ -116,6 +133,8 @@ static int expire_stale_overlapping(struct db_conn *c, const char *acc, const ch
         *expired += db_result_rows(r);
         rc = release_claims(c, r);
     }
+    if (rc == DB_OK)
+        rc = journal_expired(c, r, strtoll(now, NULL, 10));
     db_result_free(r);
     return rc;
 }
@@ -217,11 +236,14 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
             goto rollback;
         long long id = store_col_ll(r, 0, 0);
+        fill_hold(out, h, code, id, now); /* what was just written: no read-back round trip */
+        if ((rc = journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL,
+                                      out)) != DB_OK)
+            goto rollback;
         if ((rc = db_commit(c)) != DB_OK) {
             *expired = 0;
             break;
         }
-        fill_hold(out, h, code, id, now); /* what was just written: no read-back round trip */
         break;
     rollback:
         db_rollback(c);
@@ -241,7 +263,7 @@ static int explain_miss(struct db_conn *c, const char *code)
 }
 
 int store_reservation_cancel(struct db *db, const char *code, const char *reason, long long now,
-                             struct reservation *out)
+                             const char *actor, struct reservation *out)
 {
     static const char *sql =
         "UPDATE reservations SET status = 'cancelled', cancelled_at = CAST($2 AS bigint), "
@@ -255,8 +277,13 @@ int store_reservation_cancel(struct db *db, const char *code, const char *reason
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
+    struct reservation before;
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
+    if ((rc = get_on(c, code, &before)) != DB_OK) {
+        db_rollback(c);
+        goto out;
+    }
     rc = db_exec(c, sql, 3, params, &r);
     if (rc == DB_OK && db_result_rows(r) == 0) {
         db_rollback(c);
@@ -265,12 +292,16 @@ int store_reservation_cancel(struct db *db, const char *code, const char *reason
     }
     if (rc == DB_OK)
         rc = release_claims(c, r);
+    if (rc == DB_OK)
+        rc = get_on(c, code, out);
+    if (rc == DB_OK)
+        rc = journal_reservation(c, now, actor, "booking_cancelled", before.status, before.payment_status,
+                                 out);
     if (rc != DB_OK) {
         db_rollback(c);
         goto out;
     }
-    if ((rc = db_commit(c)) == DB_OK)
-        rc = get_on(c, code, out);
+    rc = db_commit(c);
 out:
     db_result_free(r);
     db_release(db, c);
@@ -278,7 +309,7 @@ out:
 }
 
 int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cents, const char *note,
-                              long long now, struct reservation *out, int *expired)
+                              long long now, const char *actor, struct reservation *out, int *expired)
 {
     /* A hold that is still pre_reserved owns its claim even past its expiry: anyone who wanted those nights
      * would have expired it first. An expired hold must win its nights back. */
@@ -301,10 +332,12 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
     const char *p_pre[] = {code, store_ll_param(paid_cents, paid), store_ll_param(now, nowb), note,
                            "pre_reserved"};
     *expired = 0;
+    int from_expired = 0;
     if ((rc = db_begin(c)) != DB_OK)
         goto out;
     rc = db_exec(c, confirm, 5, p_pre, &r);
     if (rc == DB_OK && db_result_rows(r) == 0) {
+        from_expired = 1;
         db_result_free(r);
         r = NULL;
         /* An expired hold wins its nights back only if they are free; stale holds on them do not count. */
@@ -332,14 +365,17 @@ int store_reservation_confirm(struct db *db, const char *code, int64_t paid_cent
                 rc = STORE_INVALID_STATE;
         }
     }
+    if (rc == DB_OK)
+        rc = get_on(c, code, out);
+    if (rc == DB_OK)
+        rc = journal_reservation(c, now, actor, "booking_confirmed",
+                                 from_expired ? "expired" : "pre_reserved", "pending", out);
     if (rc != DB_OK) {
         db_rollback(c);
         *expired = 0;
         goto out;
     }
-    if ((rc = db_commit(c)) == DB_OK)
-        rc = get_on(c, code, out);
-    else
+    if ((rc = db_commit(c)) != DB_OK)
         *expired = 0;
 out:
     db_result_free(r);
@@ -414,7 +450,7 @@ int store_holds_expire(struct db *db, long long now, int *expired)
 {
     static const char *sql =
         "UPDATE reservations SET status = 'expired', updated_at = CAST($1 AS bigint) "
-        "WHERE status = 'pre_reserved' AND expires_at <= CAST($1 AS bigint) RETURNING id";
+        "WHERE status = 'pre_reserved' AND expires_at <= CAST($1 AS bigint) RETURNING id, code";
     char nowb[24];
     const char *params[] = {store_ll_param(now, nowb)};
     struct db_conn *c = NULL;
@@ -428,6 +464,8 @@ int store_holds_expire(struct db *db, long long now, int *expired)
     rc = db_exec(c, sql, 1, params, &r);
     if (rc == DB_OK)
         rc = release_claims(c, r);
+    if (rc == DB_OK)
+        rc = journal_expired(c, r, now);
     if (rc != DB_OK) {
         db_rollback(c);
         goto out;

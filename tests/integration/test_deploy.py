@@ -43,9 +43,8 @@ RELEASE_BIN = os.path.join(ROOT, "build", "cabanas")
 SECRET = "deploy-tests-jwt-secret-0123456789abcdef"  # 40 characters
 OWNER = "owner@example.com"
 REQUIRED = ("DATABASE_URL", "JWT_SECRET", "ADMIN_ALLOWED_EMAILS", "ENVIRONMENT")
-COMING = ("MERCADOPAGO_ACCESS_TOKEN", "MERCADOPAGO_WEBHOOK_SECRET", "WHATSAPP_ACCESS_TOKEN",
-          "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "SMTP_HOST", "SMTP_PORT",
-          "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM", "ICS_SALT")
+COMING = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET",
+          "ICS_SALT")
 assert len(SECRET) == 40
 
 
@@ -136,7 +135,6 @@ class EnvTemplateTest(ServerTestCase):
         self.assertEqual(missing, set(), "settings[] rows missing from the template")
         self.assertEqual(set(COMING) - keys, set(), "integration placeholders missing")
         text = open(TEMPLATE).read()
-        self.assertIn("(coming with the payments feature; not read yet)", text)
         self.assertIn("(coming with the WhatsApp feature; not read yet)", text)
         self.assertIn("(coming with the iCal feature; not read yet)", text)
         self.assertGreaterEqual(text.count("openssl rand -hex 32"), 2, "how to make JWT_SECRET and ICS_SALT")
@@ -656,7 +654,7 @@ class StartScriptTest(ServerTestCase):
         self.assertIn("start: Redis: disabled (REDIS_URL not set", log)
         self.assertIn("start: MercadoPago: disabled (MERCADOPAGO_ACCESS_TOKEN not set)", log)
         self.assertIn("start: WhatsApp: disabled (WHATSAPP_ACCESS_TOKEN not set)", log)
-        self.assertIn("start: Email: disabled (SMTP_HOST not set)", log)
+        self.assertIn("start: Email: disabled (SMTP_URL not set)", log)
         self.assertIn("start: iCal: disabled (ICS_SALT not set)", log)
         self.assertNotIn(SECRET, log)
         # exec: the process start.sh became is the server itself, so SIGTERM reaches it (tearDown: exit 0)

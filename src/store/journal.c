@@ -1,0 +1,111 @@
+/* journal.c - audit rows and outbox messages written inside the caller's transaction. See journal.h. */
+#include "journal.h"
+
+#include "store_util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int audit_record(struct db_conn *c, long long now, const char *actor, const char *action, const char *entity,
+                 const char *entity_id, const char *before, const char *after)
+{
+    static const char *sql = "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after) "
+                             "VALUES (CAST($1 AS bigint), $2, $3, $4, $5, $6, $7)";
+    char at[24];
+    const char *p[] = {store_ll_param(now, at), actor, action, entity, entity_id, before, after};
+    return db_exec(c, sql, 7, p, NULL);
+}
+
+int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message *m)
+{
+    static const char *sql =
+        "INSERT INTO outbox (channel, template, recipient, reservation_code, payload, dedupe_key, status, "
+        "attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, "
+        "CAST($7 AS bigint), CAST($8 AS bigint), CAST($8 AS bigint)) ON CONFLICT (dedupe_key) DO NOTHING";
+    char due[24], at[24];
+    const char *p[] = {m->channel,
+                       m->template_name,
+                       m->recipient ? m->recipient : "",
+                       m->reservation_code,
+                       m->payload ? m->payload : "{}",
+                       m->dedupe_key,
+                       store_ll_param(m->not_before > now ? m->not_before : now, due),
+                       store_ll_param(now, at)};
+    return db_exec(c, sql, 8, p, NULL);
+}
+
+int journal_plan(const char *event, const struct reservation *r,
+                 struct journal_recipient out[JOURNAL_MAX_RECIPIENTS])
+{
+    int guest = 0, owner = 0;
+    if (strcmp(event, "hold_created") == 0 || strcmp(event, "hold_expired") == 0) {
+        guest = 1;
+    } else if (strcmp(event, "booking_confirmed") == 0 || strcmp(event, "booking_cancelled") == 0) {
+        guest = owner = 1;
+    } else if (strcmp(event, "payment_needs_refund") == 0 || strcmp(event, "payment_refunded") == 0) {
+        owner = 1;
+    }
+    int n = 0;
+    if (guest && r->guest_email[0])
+        out[n++] = (struct journal_recipient){"email", r->guest_email};
+    /* on WhatsApp the bot itself answers with the new hold; later events still reach the guest there */
+    if (guest && r->guest_phone[0] &&
+        !(strcmp(event, "hold_created") == 0 && strcmp(r->channel, "whatsapp") == 0))
+        out[n++] = (struct journal_recipient){"whatsapp", r->guest_phone};
+    if (owner)
+        out[n++] = (struct journal_recipient){"email", "owner"};
+    return n;
+}
+
+char *journal_reservation_json(const struct reservation *r)
+{
+    json_t *o = json_pack(
+        "{s:s, s:I, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:s}", "code", r->code,
+        "accommodation_id", (json_int_t)r->accommodation_id, "check_in", r->check_in, "check_out",
+        r->check_out, "guests", r->guests, "guest_name", r->guest_name, "channel", r->channel, "status",
+        r->status, "payment_status", r->payment_status, "cancel_reason", r->cancel_reason, "nights",
+        r->nights, "total_cents", (json_int_t)r->total_cents, "deposit_cents", (json_int_t)r->deposit_cents,
+        "paid_cents", (json_int_t)r->paid_cents, "currency", r->currency);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "expires_at", json_integer(r->expires_at));
+    if (r->confirmed_at)
+        json_object_set_new(o, "confirmed_at", json_integer(r->confirmed_at));
+    if (r->cancelled_at)
+        json_object_set_new(o, "cancelled_at", json_integer(r->cancelled_at));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+int journal_reservation(struct db_conn *c, long long now, const char *actor, const char *event,
+                        const char *before_status, const char *before_payment,
+                        const struct reservation *after)
+{
+    char action[64], before[128];
+    snprintf(action, sizeof action, "reservation.%s", event);
+    if (before_status)
+        snprintf(before, sizeof before, "{\"payment_status\":\"%s\",\"status\":\"%s\"}",
+                 before_payment ? before_payment : "", before_status);
+    char *after_json = journal_reservation_json(after);
+    if (!after_json)
+        return DB_ERR;
+    int rc = audit_record(c, now, actor, action, "reservation", after->code, before_status ? before : NULL,
+                          after_json);
+    free(after_json);
+    struct journal_recipient to[JOURNAL_MAX_RECIPIENTS];
+    int n = rc == DB_OK ? journal_plan(event, after, to) : 0;
+    for (int i = 0; i < n && rc == DB_OK; i++) {
+        char key[128 + GUEST_EMAIL_MAX];
+        snprintf(key, sizeof key, "%s:%s:%s:%s", event, after->code, to[i].channel, to[i].recipient);
+        struct outbox_message m = {.channel = to[i].channel,
+                                   .template_name = event,
+                                   .recipient = to[i].recipient,
+                                   .reservation_code = after->code,
+                                   .dedupe_key = key};
+        rc = outbox_enqueue(c, now, &m);
+    }
+    return rc;
+}

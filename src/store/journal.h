@@ -1,0 +1,55 @@
+/* journal.h - what a change leaves behind, written on the caller's connection inside the caller's
+ * transaction: an audit row (who, what, before, after) and the messages people must get (the outbox).
+ * A committed change therefore always has both, and a rolled-back one has neither.
+ *
+ * Actors: "admin:<email>", "api", "webhook:mercadopago", "bot:whatsapp", "job:<name>". */
+#ifndef CABANAS_JOURNAL_H
+#define CABANAS_JOURNAL_H
+
+#include "db.h"
+#include "domain/booking.h"
+
+#define JOURNAL_ACTOR_MAX 300
+
+/* One audit row. before/after are JSON text or NULL (created / deleted). */
+int audit_record(struct db_conn *c, long long now, const char *actor, const char *action, const char *entity,
+                 const char *entity_id, const char *before, const char *after);
+
+struct outbox_message {
+    const char *channel;          /* "email", "whatsapp", "mercadopago" */
+    const char *template_name;    /* "booking_confirmed", "ical_conflict", ... */
+    const char *recipient;        /* address or phone; "owner" = OWNER_EMAIL at delivery; "" none */
+    const char *reservation_code; /* NULL when the message is about no reservation */
+    const char *payload;          /* JSON object text with extra slots; NULL = "{}" */
+    const char *dedupe_key;       /* NULL = none; a second message with the same key is dropped */
+    long long not_before;         /* 0 = deliver now */
+};
+
+/* Queues one message. A duplicate dedupe_key is not an error: the first message stands. */
+int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message *m);
+
+/* A reservation's state change: the audit row (before: the previous status and payment status, or
+ * NULL for a new hold; after: the whole reservation) and the messages for `event`, planned by
+ * journal_plan(). `before_status` / `before_payment` may be NULL. */
+int journal_reservation(struct db_conn *c, long long now, const char *actor, const char *event,
+                        const char *before_status, const char *before_payment,
+                        const struct reservation *after);
+
+/* The messages of a reservation event: which channel goes to whom. Pure. Events: hold_created,
+ * booking_confirmed, hold_expired, booking_cancelled, payment_needs_refund, payment_refunded. The guest gets
+ * email when an address is known and WhatsApp when a phone is (the bot answers a hold created on WhatsApp
+ * itself); the owner ("owner") is told of confirmations, cancellations and payment trouble. Channels not
+ * configured are marked skipped at delivery, so planning needs no configuration. Returns the count. */
+struct journal_recipient {
+    const char *channel;
+    const char *recipient;
+};
+#define JOURNAL_MAX_RECIPIENTS 4
+int journal_plan(const char *event, const struct reservation *r,
+                 struct journal_recipient out[JOURNAL_MAX_RECIPIENTS]);
+
+/* The reservation as the JSON the audit log stores (money in centavos, as in the database). Caller
+ * free()s. NULL on allocation failure. */
+char *journal_reservation_json(const struct reservation *r);
+
+#endif
