@@ -22,6 +22,7 @@
 #define GRAPH_MAX_BODY (64 * 1024)
 
 static struct metric *m_messages_out, *m_failures, *m_retries;
+static int no_more_retries; /* set at shutdown: finish the call in flight, retry nothing */
 
 static struct {
     pthread_mutex_t lock;
@@ -53,6 +54,7 @@ void wa_graph_init(void)
     pthread_mutex_lock(&breaker.lock);
     breaker.failures = breaker.open = breaker.probing = 0;
     pthread_mutex_unlock(&breaker.lock);
+    __atomic_store_n(&no_more_retries, 0, __ATOMIC_RELAXED);
     if (m_failures)
         return;
     m_messages_out =
@@ -63,6 +65,28 @@ void wa_graph_init(void)
                                 "Graph API calls retried after 429/5xx/transport.", NULL);
     metrics_gauge_fn("whatsapp_circuit_open", "1 while the Graph API circuit breaker refuses sends.",
                      g_breaker_open);
+}
+
+void wa_graph_stop_retries(void)
+{
+    __atomic_store_n(&no_more_retries, 1, __ATOMIC_RELAXED);
+}
+
+json_t *wa_health_json(const struct config *cfg)
+{
+    json_t *missing = json_array();
+    if (!cfg->wa_access_token[0])
+        json_array_append_new(missing, json_string("WHATSAPP_ACCESS_TOKEN"));
+    if (!config_wa_phone_id(cfg)[0])
+        json_array_append_new(missing, json_string("WHATSAPP_PHONE_NUMBER_ID"));
+    if (!cfg->wa_app_secret[0])
+        json_array_append_new(missing, json_string("WHATSAPP_APP_SECRET"));
+    if (!cfg->wa_verify_token[0])
+        json_array_append_new(missing, json_string("WHATSAPP_VERIFY_TOKEN"));
+    if (json_array_size(missing) > 0)
+        return json_pack("{s:s, s:o}", "status", "disabled", "missing", missing);
+    json_decref(missing);
+    return json_pack("{s:s, s:s}", "status", "ok", "circuit", wa_breaker_state());
 }
 
 const char *wa_breaker_state(void)
@@ -374,7 +398,7 @@ static int graph_post(struct app *app, const char *body, char wamid[WA_WAMID_MAX
         memcpy(retry_after, resp.retry_after, sizeof retry_after);
         json_decref(j);
         http_client_response_free(&resp);
-        if (!retry || attempt == cfg->wa_send_retries)
+        if (!retry || attempt == cfg->wa_send_retries || __atomic_load_n(&no_more_retries, __ATOMIC_RELAXED))
             break;
         metrics_inc(m_retries, NULL, 1);
         long d = backoff_ms(cfg, attempt + 1, retry_after);

@@ -90,6 +90,13 @@ int wa_send_text(struct app *app, const char *phone, const char *body, char wami
 /* Counts one message in whatsapp_messages_total{direction,type}; `type` must come from a fixed set. */
 void wa_count_message(const char *direction, const char *type);
 
+/* At shutdown: sends in flight finish their current call but are not retried. */
+void wa_graph_stop_retries(void);
+
+/* The `whatsapp` entry of healthz: {"status":"ok","circuit":"closed"} when sending and the webhook are
+ * configured, else {"status":"disabled","missing":[setting names]}. Never makes the server unhealthy. */
+json_t *wa_health_json(const struct config *cfg);
+
 /* "closed", "open" or "half_open", for health and logs. */
 const char *wa_breaker_state(void);
 
