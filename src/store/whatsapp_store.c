@@ -169,14 +169,28 @@ int wa_store_status_update(struct db *db, const char *wamid, const char *status,
                              "error = COALESCE($4, error), updated_at = CAST($5 AS bigint) "
                              "WHERE wamid = $1 AND direction = 'out' AND " STATUS_RANK(
                                  "$2") " > " STATUS_RANK("status") " RETURNING id";
+    static const char *exists =
+        "SELECT count(*) FROM whatsapp_messages WHERE wamid = $1 AND direction = 'out'";
     char ats[24], nows[24];
     const char *p[] = {wamid, status, store_ll_param(at, ats), error, store_ll_param(now, nows)};
+    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *matched = 0;
-    int rc = exec_once(db, sql, 5, p, &r);
-    if (rc == DB_OK)
-        *matched = db_result_rows(r) > 0;
+    int rc = db_acquire(db, &c);
+    if (rc != DB_OK)
+        return rc;
+    rc = db_exec(c, sql, 5, p, &r);
+    if (rc == DB_OK && db_result_rows(r) > 0) {
+        *matched = 1;
+    } else if (rc == DB_OK) {
+        /* an older status arriving late: the message is ours, its status stays */
+        db_result_free(r);
+        r = NULL;
+        rc = db_exec(c, exists, 1, p, &r);
+        *matched = rc == DB_OK && store_col_ll(r, 0, 0) > 0;
+    }
     db_result_free(r);
+    db_release(db, c);
     return rc;
 }
 

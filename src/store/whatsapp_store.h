@@ -60,7 +60,8 @@ int wa_store_outbound_finish(struct db *db, long long id, const char *wamid, con
                              const char *error, long long now);
 
 /* A status callback for a message we sent. Statuses only move forward (sent < delivered < read;
- * failed from any). *matched 0 when no message of ours has that wamid (or the status was older). */
+ * failed from any; an older status arriving late changes nothing). *matched 0 when no message of ours
+ * has that wamid. */
 int wa_store_status_update(struct db *db, const char *wamid, const char *status, long long at,
                            const char *error, long long now, int *matched);
 

@@ -176,7 +176,7 @@ char *wa_clip(const char *s, size_t max_chars, char *out, size_t outlen)
             i++;
             continue;
         }
-        if (o + l + sizeof ellipsis > outlen)
+        if (o + l + 1 > outlen)
             break;
         memcpy(out + o, s + i, l);
         o += l;
@@ -370,6 +370,9 @@ static int graph_post(struct app *app, const char *body, char wamid[WA_WAMID_MAX
             *api_up = 1;
             if (id && strlen(id) <= WA_WAMID_MAX) {
                 snprintf(wamid, WA_WAMID_MAX + 1, "%s", id);
+                err->rc = WA_OK; /* earlier attempts may have failed */
+                err->reason = NULL;
+                err->detail[0] = '\0';
                 json_decref(j);
                 http_client_response_free(&resp);
                 return WA_OK;

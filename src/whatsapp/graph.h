@@ -101,7 +101,7 @@ json_t *wa_health_json(const struct config *cfg);
 const char *wa_breaker_state(void);
 
 /* Copies at most max_chars UTF-8 characters of s (invalid bytes dropped) into out (outlen bytes); when
- * s is longer, the last character kept is "…". Returns out. */
+ * s is longer, the last character kept is "…" (when out has room for it). Returns out. */
 char *wa_clip(const char *s, size_t max_chars, char *out, size_t outlen);
 
 #endif
