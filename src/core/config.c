@@ -505,10 +505,11 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
         snprintf(err, errlen, "WHATSAPP_API_BASE: expected an http:// or https:// URL");
         return -1;
     }
+    /* the id becomes a path segment of the Graph API URL */
     for (const char *p = config_wa_phone_id(cfg); *p; p++)
-        if (*p < '0' || *p > '9') {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
             snprintf(err, errlen,
-                     "WHATSAPP_PHONE_NUMBER_ID: expected digits (the id Meta shows, not the number)");
+                     "WHATSAPP_PHONE_NUMBER_ID: expected the phone number id Meta shows (digits)");
             return -1;
         }
     if (*cfg->public_base_url && strncmp(cfg->public_base_url, "http://", 7) != 0 &&

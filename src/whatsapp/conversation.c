@@ -753,15 +753,10 @@ static void on_interactive(struct ctx *c)
     }
 }
 
-static int is_media(const char *type)
+/* Reactions and system notices: nothing to say, and they do not count against the reply limit. */
+static int no_answer_needed(const char *type)
 {
-    static const char *const media[] = {"audio",       "voice",   "image",    "video",
-                                        "document",    "sticker", "location", "contacts",
-                                        "unsupported", "unknown", "order",    NULL};
-    for (const char *const *p = media; *p; p++)
-        if (strcmp(type, *p) == 0)
-            return 1;
-    return 0;
+    return strcmp(type, "reaction") == 0 || strcmp(type, "system") == 0 || strcmp(type, "ephemeral") == 0;
 }
 
 static void decide(struct ctx *c)
@@ -771,13 +766,8 @@ static void decide(struct ctx *c)
         on_text(c, c->m->body);
     } else if (strcmp(type, "interactive") == 0) {
         on_interactive(c);
-    } else if (strcmp(type, "reaction") == 0 || strcmp(type, "system") == 0 ||
-               strcmp(type, "ephemeral") == 0) {
-        c->silent = "no_answer_needed";
-    } else if (is_media(type)) {
-        say(c, WA_TXT_MEDIA);
     } else {
-        say(c, WA_TXT_MEDIA);
+        say(c, WA_TXT_MEDIA); /* audio, image, sticker, location, document, and types we do not know */
     }
 }
 
@@ -817,6 +807,11 @@ const char *wa_conversation_handle(struct app *app, const struct wa_message *m, 
     if (dates_today(&c.today) < 0) {
         snprintf(why, whylen, "clock");
         return WA_IN_FAILED;
+    }
+    if (no_answer_needed(m->type)) {
+        suppressed("no_answer_needed");
+        snprintf(why, whylen, "no_answer_needed");
+        return WA_IN_SILENT;
     }
     struct wa_conversation conv;
     if (wa_store_conversation_get(app->db, m->phone, &conv) == DB_OK && conv.handoff_until > c.now) {

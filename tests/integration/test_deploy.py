@@ -135,7 +135,6 @@ class EnvTemplateTest(ServerTestCase):
         self.assertEqual(missing, set(), "settings[] rows missing from the template")
         self.assertEqual(set(COMING) - keys, set(), "integration placeholders missing")
         text = open(TEMPLATE).read()
-        self.assertIn("(coming with the WhatsApp feature; not read yet)", text)
         self.assertIn("(coming with the iCal feature; not read yet)", text)
         self.assertGreaterEqual(text.count("openssl rand -hex 32"), 2, "how to make JWT_SECRET and ICS_SALT")
         for key in REQUIRED:
