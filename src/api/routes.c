@@ -6,6 +6,8 @@
 #include "health.h"
 #include "outbox_api.h"
 #include "testing.h"
+#include "whatsapp_api.h"
+#include "whatsapp/webhook.h"
 
 static const struct route routes[] = {
     {"GET", "/api/v1/healthz", health_handle_healthz, ROUTE_NO_RATE_LIMIT},
@@ -41,13 +43,21 @@ static const struct route routes[] = {
     /* admin outbox */
     {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
+    /* WhatsApp: the webhook is authenticated by its signature, and Meta's bursts are not rate limited
+     * (a 429 would only delay guests: WhatsApp redelivers) */
+    {"GET", "/api/v1/webhooks/whatsapp", wa_handle_verify, 0},
+    {"POST", "/api/v1/webhooks/whatsapp", wa_handle_webhook, ROUTE_NO_RATE_LIMIT},
+    {"GET", "/api/v1/admin/conversations", api_admin_conversations_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/conversations/{phone}/resume", api_admin_conversation_resume,
+     ROUTE_ADMIN | ROUTE_JSON},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/_test/effect", testing_handle_effect, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"POST", "/api/v1/_test/whatsapp/notify", api_test_whatsapp_notify, ROUTE_JSON},
 };
 
-#define TEST_ROUTES 3
+#define TEST_ROUTES 4
 
 const struct route *routes_table(int test_endpoints, int *count)
 {

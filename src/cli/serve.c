@@ -20,6 +20,10 @@
 #include "../notify/worker.h"
 #include "../net/http_client.h"
 #include "booking/service.h"
+#include "whatsapp/conversation.h"
+#include "whatsapp/graph.h"
+#include "whatsapp/session.h"
+#include "whatsapp/webhook.h"
 #include "../store/migrate.h"
 
 #include <signal.h>
@@ -142,6 +146,10 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
         goto out;
     }
+    wa_graph_init();
+    wa_webhook_init();
+    wa_conversation_init();
+    wa_session_init();
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -155,6 +163,7 @@ int cli_serve(int argc, char **argv)
     const struct route *routes = routes_table(cfg.test_endpoints, &nroutes);
     if (cfg.test_endpoints)
         log_warn("CABANAS_TEST_ENDPOINTS is on: /api/v1/_test/ routes are served (never in production)");
+    wa_inbox_start(&app); /* before the server: the webhook wakes it */
     if (http_server_start(&app, routes, nroutes, &hooks, &server, err, sizeof err) < 0) {
         log_error("http: %s", err);
         fprintf(stderr, "cabanas serve: %s\n", err);
@@ -187,12 +196,14 @@ int cli_serve(int argc, char **argv)
     notify_worker_stop();
     http_server_stop(server);
     server = NULL;
+    wa_inbox_stop(); /* after the server: nothing wakes it any more */
     exit_code = 0;
     log_info("stopped");
 out:
     periodic_stop(sweeper);
     notify_worker_stop();
     http_server_stop(server);
+    wa_inbox_stop();
     redis_close(app.redis);
     db_close(app.db);
     metrics_shutdown();

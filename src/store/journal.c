@@ -36,7 +36,7 @@ int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message
     return db_defer(c, sql, 8, p);
 }
 
-int journal_plan(const char *event, const struct reservation *r,
+int journal_plan(const char *event, const struct reservation *r, const char *actor,
                  struct journal_recipient out[JOURNAL_MAX_RECIPIENTS])
 {
     int guest = 0, owner = 0;
@@ -50,9 +50,11 @@ int journal_plan(const char *event, const struct reservation *r,
     int n = 0;
     if (guest && r->guest_email[0])
         out[n++] = (struct journal_recipient){"email", r->guest_email};
-    /* on WhatsApp the bot itself answers with the new hold; later events still reach the guest there */
-    if (guest && r->guest_phone[0] &&
-        !(strcmp(event, "hold_created") == 0 && strcmp(r->channel, "whatsapp") == 0))
+    /* what the guest just did on WhatsApp the bot answers there itself, and a hold made on WhatsApp is
+     * answered there with its code and link; every other change reaches the guest on WhatsApp too */
+    int answered_by_bot = (actor && strcmp(actor, "bot:whatsapp") == 0) ||
+                          (strcmp(event, "hold_created") == 0 && strcmp(r->channel, "whatsapp") == 0);
+    if (guest && r->guest_phone[0] && !answered_by_bot)
         out[n++] = (struct journal_recipient){"whatsapp", r->guest_phone};
     if (owner)
         out[n++] = (struct journal_recipient){"email", "owner"};
@@ -96,7 +98,7 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
                           after_json);
     free(after_json);
     struct journal_recipient to[JOURNAL_MAX_RECIPIENTS];
-    int n = rc == DB_OK ? journal_plan(event, after, to) : 0;
+    int n = rc == DB_OK ? journal_plan(event, after, actor, to) : 0;
     for (int i = 0; i < n && rc == DB_OK; i++) {
         char key[128 + GUEST_EMAIL_MAX];
         snprintf(key, sizeof key, "%s:%s:%s:%s", event, after->code, to[i].channel, to[i].recipient);

@@ -37,15 +37,16 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
 
 /* The messages of a reservation event: which channel goes to whom. Pure. Events: hold_created,
  * booking_confirmed, hold_expired, booking_cancelled, payment_needs_refund, payment_refunded. The guest gets
- * email when an address is known and WhatsApp when a phone is (the bot answers a hold created on WhatsApp
- * itself); the owner ("owner") is told of confirmations, cancellations and payment trouble. Channels not
- * configured are marked skipped at delivery, so planning needs no configuration. Returns the count. */
+ * email when an address is known and WhatsApp when a phone is (except what the bot answers itself: a hold
+ * made on WhatsApp, and whatever the guest did through the bot, actor "bot:whatsapp"); the owner ("owner") is
+ * told of confirmations, cancellations and payment trouble. Channels not configured are marked skipped at
+ * delivery, so planning needs no configuration. Returns the count. */
 struct journal_recipient {
     const char *channel;
     const char *recipient;
 };
 #define JOURNAL_MAX_RECIPIENTS 4
-int journal_plan(const char *event, const struct reservation *r,
+int journal_plan(const char *event, const struct reservation *r, const char *actor,
                  struct journal_recipient out[JOURNAL_MAX_RECIPIENTS]);
 
 /* The reservation as the JSON the audit log stores (money in centavos, as in the database). Caller
