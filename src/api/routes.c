@@ -3,8 +3,10 @@
 
 #include "auth.h"
 #include "booking_api.h"
+#include "console_api.h"
 #include "health.h"
 #include "testing.h"
+#include "web.h"
 
 static const struct route routes[] = {
     {"GET", "/api/v1/healthz", health_handle_healthz, ROUTE_NO_RATE_LIMIT},
@@ -37,6 +39,14 @@ static const struct route routes[] = {
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin console */
+    {"GET", "/api/v1/admin/dashboard/stats", api_admin_dashboard_stats, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/calendar", api_admin_calendar, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/reservations.csv", api_admin_reservations_csv, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/audit", api_admin_audit, ROUTE_ADMIN},
+    {"GET", "/admin", web_handle_index, 0},
+    {"GET", "/admin/", web_handle_index, 0},
+    {"GET", "/admin/assets/{name}", web_handle_asset, 0},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
