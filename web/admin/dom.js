@@ -1,4 +1,4 @@
-// dom.js - building the page without innerHTML: every piece of data (a guest's name, a block's reason)
+// dom.js - building the page from nodes, never from HTML strings: every piece of data (a guest's name, a block's reason)
 // becomes a text node, so nothing a guest typed can turn into markup. No inline styles either: the page's
 // Content-Security-Policy allows only the stylesheet.
 
