@@ -173,7 +173,10 @@ static int journal_entity(struct db_conn *c, long long now, const char *actor, c
 int journal_accommodation(struct db_conn *c, long long now, const char *actor, const char *action,
                           const struct accommodation *before, const struct accommodation *after)
 {
-    return journal_entity(c, now, actor, action, "accommodation", after ? after->id : before->id,
+    const struct accommodation *which = after ? after : before;
+    if (!which)
+        return DB_ERR;
+    return journal_entity(c, now, actor, action, "accommodation", which->id,
                           before ? journal_accommodation_json(before) : NULL,
                           after ? journal_accommodation_json(after) : NULL, before != NULL, after != NULL);
 }
@@ -181,7 +184,10 @@ int journal_accommodation(struct db_conn *c, long long now, const char *actor, c
 int journal_block(struct db_conn *c, long long now, const char *actor, const char *action,
                   const struct block *before, const struct block *after)
 {
-    return journal_entity(c, now, actor, action, "block", after ? after->id : before->id,
+    const struct block *which = after ? after : before;
+    if (!which)
+        return DB_ERR;
+    return journal_entity(c, now, actor, action, "block", which->id,
                           before ? journal_block_json(before) : NULL,
                           after ? journal_block_json(after) : NULL, before != NULL, after != NULL);
 }

@@ -324,9 +324,9 @@ async function viewCalendar(root) {
     [['', 'Todos'], ...accs.map((a) => [String(a.id), a.name])]);
   select.input.addEventListener('change', () => { state.calendarAccommodation = select.input.value; render(); });
   const nav = h('div', { class: 'month-nav' },
-    h('button', { type: 'button', class: 'secondary', on: { click: () => { state.month = addMonths(state.month, -1); render(); } } }, '‹ Anterior'),
+    h('button', { type: 'button', class: 'secondary icon', 'aria-label': 'Mes anterior', title: 'Mes anterior', on: { click: () => { state.month = addMonths(state.month, -1); render(); } } }, '‹'),
     h('h2', { class: 'month-title', 'aria-live': 'polite' }, capitalize(fmtMonth(cal.month))),
-    h('button', { type: 'button', class: 'secondary', on: { click: () => { state.month = addMonths(state.month, 1); render(); } } }, 'Siguiente ›'),
+    h('button', { type: 'button', class: 'secondary icon', 'aria-label': 'Mes siguiente', title: 'Mes siguiente', on: { click: () => { state.month = addMonths(state.month, 1); render(); } } }, '›'),
     h('button', { type: 'button', class: 'secondary', on: { click: () => { state.month = todayInTz().slice(0, 7); render(); } } }, 'Hoy'));
   const days = [];
   for (let i = 0; i < cal.nights; i++) days.push(addDays(cal.from, i));
