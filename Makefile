@@ -59,7 +59,7 @@ build/gen/migrations_data.c: tools/embed_migrations.sh $(MIGRATIONS)
 	@mkdir -p $(dir $@)
 	tools/embed_migrations.sh > $@.tmp && mv $@.tmp $@
 
-build/gen/web_assets.c: tools/embed_web.sh $(WEB_FILES)
+build/gen/web_assets.c: tools/embed_web.sh web/admin $(WEB_FILES)
 	@mkdir -p $(dir $@)
 	tools/embed_web.sh > $@.tmp && mv $@.tmp $@
 

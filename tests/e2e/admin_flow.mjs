@@ -164,6 +164,13 @@ async function main() {
       && acc.weekend_nights === 'sun,fri,sat', `accommodation saved as typed: ${JSON.stringify(acc)}`);
     await page.getByRole('heading', { name: 'Cabaña del Arroyo', level: 1 }).waitFor();
 
+    step('edit its price');
+    await page.getByLabel('Precio base por noche').fill('45.000');
+    await page.getByRole('button', { name: 'Guardar cambios' }).click();
+    await page.getByText('Cambios guardados.').waitFor();
+    const edited = (await api('GET', `/api/v1/admin/accommodations/${accId}`, null, token)).json;
+    check(edited.base_price === '45000.00' && edited.weekend_multiplier === '1.25', `price saved: ${edited.base_price}`);
+
     step('two holds through the public API');
     const h1In = addDays(TODAY, 3), h1Out = addDays(TODAY, 5);
     const h2In = addDays(TODAY, 8), h2Out = addDays(TODAY, 10);
@@ -256,6 +263,14 @@ async function main() {
     await page.locator('dialog[open]').getByRole('button', { name: 'Bloquear' }).click();
     await page.getByText('Noches bloqueadas.').waitFor();
     await page.locator(`tr[data-accommodation="${accId}"] button.night[data-date="${blockNight}"][data-state="block"]`).waitFor();
+
+    step('the audit trail names each change');
+    await page.getByRole('link', { name: 'Historial' }).click();
+    for (const what of ['Alojamiento creado', 'Alojamiento modificado', 'Reserva confirmada', 'Reserva cancelada',
+      'Bloqueo creado']) {
+      await page.locator('td', { hasText: what }).first().waitFor();
+    }
+    check(await page.getByRole('button', { name: 'Ver más' }).isHidden(), 'no more pages of history');
 
     step('dashboard and calendar screenshots (1280 px)');
     await page.getByRole('link', { name: 'Panel' }).click();

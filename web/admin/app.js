@@ -631,6 +631,8 @@ const ACTIONS = {
   'block.deleted': 'Bloqueo eliminado',
 };
 
+const ENTITIES = { reservation: 'Reserva', accommodation: 'Alojamiento', block: 'Bloqueo', feed: 'Calendario', payment: 'Pago' };
+
 function actorText(actor) {
   if (actor.startsWith('admin:')) return actor.slice(6);
   return { api: 'web / API', 'job:expiry': 'vencimiento automático', 'webhook:mercadopago': 'MercadoPago', 'bot:whatsapp': 'WhatsApp', 'cli:seed': 'datos de ejemplo' }[actor] || actor;
@@ -647,7 +649,7 @@ async function viewAudit(root) {
         td('Cuándo', {}, fmtDateTime(e.at, state.tz)),
         td('Quién', {}, actorText(e.actor)),
         td('Qué', {}, ACTIONS[e.action] || e.action),
-        td('Sobre', {}, e.entity === 'reservation' ? e.entity_id : `${e.entity} ${e.entity_id}`)));
+        td('Sobre', {}, `${ENTITIES[e.entity] || e.entity} ${e.entity_id}`)));
     }
     before = r.next_before;
     more.hidden = !before;
@@ -716,11 +718,12 @@ function start() {
     location.hash = '#/ingresar';
     viewLogin(main());
   });
-  window.addEventListener('hashchange', () => {
+  window.addEventListener('hashchange', async () => {
     closeDialog();
-    render();
+    await render();
+    // a new screen: move the focus to its title, as a page load would
     const h1 = main().querySelector('h1');
-    if (h1) h1.focus();
+    if (h1 && !main().contains(document.activeElement)) h1.focus();
   });
   render();
 }

@@ -66,7 +66,7 @@ export function formDialog(title, fields, submitLabel, onSubmit) {
   const form = h('form', { class: 'form', novalidate: true },
     fields, err,
     h('div', { class: 'actions' }, submit,
-      h('button', { type: 'button', class: 'secondary', on: { click: closeDialog } }, 'Cancelar')));
+      h('button', { type: 'button', class: 'secondary', on: { click: closeDialog } }, 'Volver')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.textContent = '';
