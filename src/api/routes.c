@@ -5,6 +5,7 @@
 #include "booking_api.h"
 #include "console_api.h"
 #include "health.h"
+#include "outbox_api.h"
 #include "testing.h"
 #include "web.h"
 
@@ -47,6 +48,9 @@ static const struct route routes[] = {
     {"GET", "/admin", web_handle_index, 0},
     {"GET", "/admin/", web_handle_index, 0},
     {"GET", "/admin/assets/{name}", web_handle_asset, 0},
+    /* admin outbox */
+    {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},

@@ -17,6 +17,7 @@
 #include "../http/ratelimit.h"
 #include "../http/server.h"
 #include "../jobs/sweeper.h"
+#include "../notify/worker.h"
 #include "../net/http_client.h"
 #include "booking/service.h"
 #include "../store/migrate.h"
@@ -136,6 +137,11 @@ int cli_serve(int argc, char **argv)
     http_client_global_init(); /* before any thread: libcurl's global state */
     health_init(&app);
     booking_init();
+    notify_init();
+    if (notify_check_config(&cfg) < 0) {
+        fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
+        goto out;
+    }
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -163,6 +169,10 @@ int cli_serve(int argc, char **argv)
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
     sweeper = sweeper_start(&app);
+    if (notify_worker_start(&app) < 0) {
+        fprintf(stderr, "cabanas serve: the outbox worker cannot start\n");
+        goto out;
+    }
 
     for (;;) {
         int sig = sigwaitinfo(&signals, NULL);
@@ -174,12 +184,14 @@ int cli_serve(int argc, char **argv)
     drain(&app, server, &signals);
     periodic_stop(sweeper);
     sweeper = NULL;
+    notify_worker_stop();
     http_server_stop(server);
     server = NULL;
     exit_code = 0;
     log_info("stopped");
 out:
     periodic_stop(sweeper);
+    notify_worker_stop();
     http_server_stop(server);
     redis_close(app.redis);
     db_close(app.db);

@@ -629,9 +629,10 @@ const ACTIONS = {
   'accommodation.deactivated': 'Alojamiento desactivado',
   'block.created': 'Bloqueo creado',
   'block.deleted': 'Bloqueo eliminado',
+  'outbox.retried': 'Mensaje reintentado',
 };
 
-const ENTITIES = { reservation: 'Reserva', accommodation: 'Alojamiento', block: 'Bloqueo', feed: 'Calendario', payment: 'Pago' };
+const ENTITIES = { reservation: 'Reserva', accommodation: 'Alojamiento', block: 'Bloqueo', feed: 'Calendario', payment: 'Pago', outbox: 'Mensaje' };
 
 function actorText(actor) {
   if (actor.startsWith('admin:')) return actor.slice(6);
