@@ -264,10 +264,20 @@ async function main() {
     await page.getByText('Noches bloqueadas.').waitFor();
     await page.locator(`tr[data-accommodation="${accId}"] button.night[data-date="${blockNight}"][data-state="block"]`).waitFor();
 
+    step('retry a dead message');
+    await page.getByRole('link', { name: 'Mensajes' }).click();
+    const msg = page.locator('ul.messages li', { hasText: 'huesped.viejo@example.com' });
+    await msg.getByText('smtp: 550 mailbox unavailable').waitFor();
+    await msg.getByRole('button', { name: 'Reintentar' }).click();
+    await page.getByText('Se reintentará enseguida.').waitFor();
+    await page.getByText('No hay mensajes fallidos.').waitFor();
+    const dead = (await api('GET', '/api/v1/admin/outbox?status=dead', null, token)).json;
+    check(dead.items.length === 0, `no dead message left: ${JSON.stringify(dead)}`);
+
     step('the audit trail names each change');
     await page.getByRole('link', { name: 'Historial' }).click();
     for (const what of ['Alojamiento creado', 'Alojamiento modificado', 'Reserva confirmada', 'Reserva cancelada',
-      'Bloqueo creado']) {
+      'Bloqueo creado', 'Mensaje reintentado']) {
       await page.locator('td', { hasText: what }).first().waitFor();
     }
     check(await page.getByRole('button', { name: 'Ver más' }).isHidden(), 'no more pages of history');

@@ -12,7 +12,9 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import struct
+import time
 import subprocess
 import sys
 
@@ -96,6 +98,13 @@ class AdminPageInBrowserTest(ServerTestCase):
         r = s.req("POST", "/api/v1/admin/accommodations/%d/blocks" % accs[1], headers=headers,
                   body={"start": day(16), "end": day(19), "reason": "Pintura"})
         self.assertEqual(r.status, 201, r)
+        # a message the delivery worker gave up on, for the page's retry
+        now = int(time.time())
+        with sqlite3.connect(s.database_url[len("sqlite://"):], timeout=15) as db:
+            db.execute("INSERT INTO outbox (channel, template, recipient, status, attempts, next_attempt_at, "
+                       "last_error, created_at, updated_at) VALUES ('email', 'booking_confirmed', "
+                       "'huesped.viejo@example.com', 'dead', 30, ?, 'smtp: 550 mailbox unavailable', ?, ?)",
+                       (now, now - 3600, now - 60))
 
     def test_owner_flow_in_chromium(self):
         self.need_node()
