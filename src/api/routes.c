@@ -3,9 +3,11 @@
 
 #include "auth.h"
 #include "booking_api.h"
+#include "console_api.h"
 #include "health.h"
 #include "outbox_api.h"
 #include "testing.h"
+#include "web.h"
 #include "whatsapp_api.h"
 #include "whatsapp/webhook.h"
 
@@ -40,6 +42,14 @@ static const struct route routes[] = {
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin console */
+    {"GET", "/api/v1/admin/dashboard/stats", api_admin_dashboard_stats, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/calendar", api_admin_calendar, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/reservations.csv", api_admin_reservations_csv, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/audit", api_admin_audit, ROUTE_ADMIN},
+    {"GET", "/admin", web_handle_index, 0},
+    {"GET", "/admin/", web_handle_index, 0},
+    {"GET", "/admin/assets/{name}", web_handle_asset, 0},
     /* admin outbox */
     {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
