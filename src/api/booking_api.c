@@ -6,6 +6,7 @@
 
 #include "booking/service.h"
 #include "input.h"
+#include "outbox_api.h"
 #include "present.h"
 #include "store/booking_store.h"
 
@@ -92,8 +93,8 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     dates_format(out, cout);
     struct accommodation acc;
     int taken = 0;
-    int rc =
-        store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc, &taken, NULL);
+    int rc = store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc,
+                                              &taken, NULL);
     if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
         http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld",
                               id);
@@ -250,7 +251,12 @@ void api_reservation_show(struct http_request *req, struct http_response *res, i
         db_problem(res, rc);
         return;
     }
-    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), admin));
+    json_t *j = present_reservation(&r, (long long)time(NULL), admin);
+    if (admin) {
+        json_t *messages = api_reservation_messages(req->app, r.code);
+        json_object_set_new(j, "messages", messages ? messages : json_null());
+    }
+    http_response_json(res, 200, j);
 }
 
 void api_reservation_get(struct http_request *req, struct http_response *res)

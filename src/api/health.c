@@ -10,6 +10,7 @@
 #include "../core/version.h"
 #include "../store/ical_store.h"
 #include "../store/migrate.h"
+#include "../whatsapp/graph.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -180,6 +181,7 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
     if (c.db_rc != DB_OK)
         json_object_set_new(db, "error", json_string(db_strerror(c.db_rc)));
     json_object_set_new(checks, "database", db);
+    json_object_set_new(checks, "whatsapp", wa_health_json(app->cfg)); /* ok or disabled; never unhealthy */
 
     const char *status = c.db_rc == DB_OK ? "healthy" : "unhealthy";
     if (c.redis_state < 0) {
@@ -193,6 +195,9 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
         if (c.db_rc == DB_OK)
             status = "degraded";
     }
+    /* from configuration only: no SMTP round trip per probe */
+    json_object_set_new(checks, "smtp",
+                        json_pack("{s:s}", "status", app->cfg->smtp_url[0] ? "ok" : "disabled"));
     /* a feed that has not synced in time: bookings still work, but another channel's new bookings may not
      * block our nights yet */
     if (c.ical_rc != DB_OK) {

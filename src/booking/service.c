@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "lock.h"
+#include "notify/worker.h"
 #include "store/booking_store.h"
 
 #include <stdarg.h>
@@ -179,6 +180,8 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     int expired = 0;
     rc = store_hold_create(app->db, &h, now, out, &expired);
     booking_lock_release(app->redis, &lock);
+    if (rc == DB_OK || expired)
+        notify_worker_wake(); /* the change's messages are committed: deliver them now */
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
         log_info("expired %d stale hold(s) on accommodation %lld while creating a hold", expired, acc.id);
@@ -220,6 +223,7 @@ int booking_cancel(struct app *app, const char *code, const char *reason, const 
     int rc = store_reservation_cancel(app->db, code, reason && *reason ? reason : NULL, now, actor, out);
     if (rc != DB_OK)
         return not_found_or_state(rc, code, "cancelled", err);
+    notify_worker_wake();
     metrics_inc(m_cancelled, NULL, 1);
     log_info("reservation %s: cancelled", out->code);
     return 0;
@@ -231,6 +235,8 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     long long now = (long long)time(NULL);
     int expired = 0;
     int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, actor, out, &expired);
+    if (rc == DB_OK || expired)
+        notify_worker_wake();
     if (expired)
         metrics_inc(m_expired, NULL, expired);
     if (rc == DB_CONFLICT) {
@@ -245,7 +251,7 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     return 0;
 }
 
-int booking_create_block(struct app *app, struct block *b, struct booking_error *err)
+int booking_create_block(struct app *app, struct block *b, const char *actor, struct booking_error *err)
 {
     struct date din, dout;
     if (booking_check_dates(app->cfg, b->start, b->end, &din, &dout, err) < 0)
@@ -268,10 +274,12 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     int expired = 0;
     booking_lock_acquire(app->redis, acc.id, &lock, &waited);
     metrics_observe(m_lock_wait, NULL, waited);
-    rc = store_block_create(app->db, b, (long long)time(NULL), &expired);
+    rc = store_block_create(app->db, b, (long long)time(NULL), actor, &expired);
     booking_lock_release(app->redis, &lock);
-    if (expired)
+    if (expired) {
         metrics_inc(m_expired, NULL, expired);
+        notify_worker_wake();
+    }
     if (rc == DB_CONFLICT) {
         count_conflict("block");
         return fail(err, 409, "date_overlap", "Some of those nights are held, booked or blocked");
@@ -285,11 +293,27 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     return 0;
 }
 
+int booking_delete_block(struct app *app, long long accommodation_id, long long block_id, const char *actor,
+                         struct booking_error *err)
+{
+    int rc = store_block_delete(app->db, accommodation_id, block_id, (long long)time(NULL), actor);
+    if (rc == STORE_NOT_FOUND)
+        return fail(err, 404, "block_not_found", "No block %lld on accommodation %lld", block_id,
+                    accommodation_id);
+    if (rc != DB_OK) {
+        booking_error_from_db(rc, err);
+        return -1;
+    }
+    log_info("block %lld on accommodation %lld deleted by %s", block_id, accommodation_id, actor);
+    return 0;
+}
+
 int booking_expire_due(struct app *app, int *expired)
 {
     long long now = (long long)time(NULL);
     int rc = store_holds_expire(app->db, now, expired);
     if (rc == DB_OK && *expired) {
+        notify_worker_wake();
         metrics_inc(m_expired, NULL, *expired);
         log_info("sweeper: %d hold(s) expired", *expired);
     }

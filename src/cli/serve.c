@@ -18,10 +18,15 @@
 #include "../http/server.h"
 #include "../jobs/ical_job.h"
 #include "../jobs/sweeper.h"
+#include "../notify/worker.h"
 #include "../net/http_client.h"
 #include "booking/service.h"
 #include "ical/ical_export.h"
 #include "ical/ical_sync.h"
+#include "whatsapp/conversation.h"
+#include "whatsapp/graph.h"
+#include "whatsapp/session.h"
+#include "whatsapp/webhook.h"
 #include "../store/migrate.h"
 
 #include <signal.h>
@@ -145,6 +150,15 @@ int cli_serve(int argc, char **argv)
         log_info("ICS_SALT is not set: the published iCal calendars are disabled (feeds still import)");
     else if (strlen(cfg.ics_salt) < 32)
         log_warn("ICS_SALT is shorter than 32 bytes: calendar URL tokens are easier to guess");
+    notify_init();
+    if (notify_check_config(&cfg) < 0) {
+        fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
+        goto out;
+    }
+    wa_graph_init();
+    wa_webhook_init();
+    wa_conversation_init();
+    wa_session_init();
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -158,6 +172,7 @@ int cli_serve(int argc, char **argv)
     const struct route *routes = routes_table(cfg.test_endpoints, &nroutes);
     if (cfg.test_endpoints)
         log_warn("CABANAS_TEST_ENDPOINTS is on: /api/v1/_test/ routes are served (never in production)");
+    wa_inbox_start(&app); /* before the server: the webhook wakes it */
     if (http_server_start(&app, routes, nroutes, &hooks, &server, err, sizeof err) < 0) {
         log_error("http: %s", err);
         fprintf(stderr, "cabanas serve: %s\n", err);
@@ -172,6 +187,10 @@ int cli_serve(int argc, char **argv)
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
     sweeper = sweeper_start(&app);
+    if (notify_worker_start(&app) < 0) {
+        fprintf(stderr, "cabanas serve: the outbox worker cannot start\n");
+        goto out;
+    }
     ical_job = ical_job_start(&app);
 
     for (;;) {
@@ -186,14 +205,18 @@ int cli_serve(int argc, char **argv)
     ical_job = NULL;
     periodic_stop(sweeper);
     sweeper = NULL;
+    notify_worker_stop();
     http_server_stop(server);
     server = NULL;
+    wa_inbox_stop(); /* after the server: nothing wakes it any more */
     exit_code = 0;
     log_info("stopped");
 out:
     ical_job_stop(ical_job);
     periodic_stop(sweeper);
+    notify_worker_stop();
     http_server_stop(server);
+    wa_inbox_stop();
     redis_close(app.redis);
     db_close(app.db);
     metrics_shutdown();

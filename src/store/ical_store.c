@@ -266,6 +266,8 @@ struct place_ctx {
     /* the feed of the event being placed, for messages */
     const char *feed_name;
     long long feed_id;
+    const char *summary; /* the event's */
+    const char *accommodation_name;
 };
 
 static int read_claims(struct db_conn *c, long long acc, long long event_id, long s, long e,
@@ -377,11 +379,18 @@ out:
  * delivers it to OWNER_EMAIL, or marks it skipped while email is not configured). Never cancels our guest. */
 static int tell_owner(struct place_ctx *pc, const struct ical_new_conflict *nc)
 {
-    json_t *j = json_pack("{s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "conflict_id",
-                          (json_int_t)nc->id, "accommodation_id", (json_int_t)pc->accommodation_id, "feed",
-                          pc->feed_name, "feed_id", (json_int_t)pc->feed_id, "uid", nc->uid, "nights_start",
-                          nc->start, "nights_end", nc->end, "reservation_code", nc->code, "check_in",
-                          nc->check_in, "check_out", nc->check_out, "status", nc->status);
+    /* the slots of the notifier's ical_conflict template (start/end: the shared nights), and a few more */
+    char detail[512];
+    snprintf(detail, sizeof detail,
+             "Las noches compartidas siguen siendo de la reserva %s (%s, del %s al %s); las demás noches del "
+             "evento %s quedaron bloqueadas. No se canceló nada.",
+             nc->code, nc->status, nc->check_in, nc->check_out, nc->uid);
+    json_t *j = json_pack(
+        "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "accommodation_name",
+        pc->accommodation_name, "accommodation_id", (json_int_t)pc->accommodation_id, "feed", pc->feed_name,
+        "start", nc->start, "end", nc->end, "summary", pc->summary ? pc->summary : "", "reservation_code",
+        nc->code, "detail", detail, "conflict_id", (json_int_t)nc->id, "feed_id", (json_int_t)pc->feed_id,
+        "uid", nc->uid, "check_in", nc->check_in, "check_out", nc->check_out, "status", nc->status);
     char *payload = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!payload)
@@ -559,6 +568,7 @@ static int place_event(struct place_ctx *pc, long long event_id, const char *uid
     }
     pc->feed_name = feed_name;
     pc->feed_id = feed_id;
+    pc->summary = summary;
     int rc = DB_CONFLICT;
     for (int attempt = 0; attempt < PLACE_ATTEMPTS && rc == DB_CONFLICT; attempt++)
         rc = place_once(pc, event_id, uid, s, e, reason, source);
@@ -709,9 +719,11 @@ static int by_id(const void *a, const void *b)
 int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_apply_result *out)
 {
     static const char *lock_pg =
-        "SELECT accommodation_id, name FROM ical_feeds WHERE id = CAST($1 AS bigint) FOR UPDATE";
+        "SELECT f.accommodation_id, f.name, a.name FROM ical_feeds f JOIN accommodations a ON a.id = "
+        "f.accommodation_id WHERE f.id = CAST($1 AS bigint) FOR UPDATE OF f";
     static const char *lock_lite =
-        "SELECT accommodation_id, name FROM ical_feeds WHERE id = CAST($1 AS bigint)";
+        "SELECT f.accommodation_id, f.name, a.name FROM ical_feeds f JOIN accommodations "
+        "a ON a.id = f.accommodation_id WHERE f.id = CAST($1 AS bigint)";
     static const char *stored_sql =
         "SELECT e.id, e.uid, e.start_date, e.end_date, e.summary, (SELECT count(*) FROM blocks b WHERE "
         "b.ical_event_id = e.id AND b.start_date = e.start_date AND b.end_date = e.end_date), (SELECT "
@@ -744,7 +756,7 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
     struct todo *todo = NULL;
     char *qjson = NULL;
     int nst = 0, ntodo = 0;
-    char feed[24], feed_name[ICAL_FEED_NAME_MAX + 1];
+    char feed[24], feed_name[ICAL_FEED_NAME_MAX + 1], acc_name[ACC_NAME_MAX + 1];
     const struct ical_feed *f = in->parsed;
     memset(out, 0, sizeof *out);
     store_ll_param(in->feed_id, feed);
@@ -761,6 +773,7 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
         goto rollback;
     out->accommodation_id = store_col_ll(r, 0, 0);
     store_col_str(r, 0, 1, feed_name, sizeof feed_name);
+    store_col_str(r, 0, 2, acc_name, sizeof acc_name);
     db_result_free(r);
     r = NULL;
 
@@ -795,8 +808,8 @@ int store_ical_apply(struct db *db, const struct ical_apply *in, struct ical_app
     }
 
     /* place what changed, then re-check the accommodation's open events (nights freed meanwhile) */
-    struct place_ctx pc = {c, out->accommodation_id, in->now, out, in->actor ? in->actor : "job:ical", NULL,
-                           0};
+    struct place_ctx pc = {
+        c, out->accommodation_id, in->now, out, in->actor ? in->actor : "job:ical", NULL, 0, NULL, acc_name};
     for (int i = 0; i < ntodo && rc == DB_OK; i++)
         rc = place_event(&pc, todo[i].id, todo[i].uid, todo[i].s, todo[i].e, feed_name, todo[i].summary,
                          in->feed_id);

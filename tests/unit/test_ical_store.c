@@ -66,7 +66,7 @@ static int setup(void **state)
     snprintf(a.photos, sizeof a.photos, "[]");
     snprintf(a.policies, sizeof a.policies, "{}");
     a.active = 1;
-    if (store_accommodation_create(f->db, &a, NOW) != DB_OK)
+    if (store_accommodation_create(f->db, &a, NOW, "test") != DB_OK)
         return -1;
     f->acc = a.id;
     struct ical_feed_info fi = {0};
@@ -285,6 +285,12 @@ static void test_conflict_with_our_stay(void **state)
                               "'email' AND recipient = 'owner'"),
                      1);
     assert_int_equal(count(f, "SELECT count(*) FROM audit_log WHERE action = 'ical_conflict.detected'"), 1);
+    /* the slots of the notifier's ical_conflict template: start/end are the shared nights */
+    assert_int_equal(
+        count(f, "SELECT count(*) FROM outbox WHERE payload LIKE '%\"accommodation_name\":\"Cabaña "
+                 "test\"%' AND payload LIKE '%\"start\":\"2026-12-12\",\"end\":\"2026-12-14\"%' "
+                 "AND payload LIKE '%\"summary\":\"Reserved\"%' AND payload LIKE '%\"feed\":\"Airbnb\"%'"),
+        1);
 
     struct ical_conflict_info *list = NULL;
     int n = 0;
@@ -324,7 +330,7 @@ static void test_covered_by_other_blocks(void **state)
     snprintf(manual.end, sizeof manual.end, "2026-12-22");
     snprintf(manual.source, sizeof manual.source, "manual");
     int expired = 0;
-    assert_int_equal(store_block_create(f->db, &manual, NOW, &expired), DB_OK);
+    assert_int_equal(store_block_create(f->db, &manual, NOW, "test", &expired), DB_OK);
     struct feed_builder b;
     struct ical_apply_result res;
     char text[2048], want[512];
@@ -345,7 +351,7 @@ static void test_covered_by_other_blocks(void **state)
         f->feed, f->feed, f->feed2);
     assert_string_equal(text, want);
     /* the manual block goes: the next sync of either feed re-covers those nights */
-    assert_int_equal(store_block_delete(f->db, f->acc, manual.id), DB_OK);
+    assert_int_equal(store_block_delete(f->db, f->acc, manual.id, NOW, "test"), DB_OK);
     assert_int_equal(apply(f, f->feed2, NULL, 0, &res), DB_OK);
     blocks_as_text(f, text, sizeof text);
     snprintf(want, sizeof want, "2026-12-19..2026-12-23 ical:%lld\n2026-12-23..2026-12-24 ical:%lld\n",
