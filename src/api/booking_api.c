@@ -6,6 +6,7 @@
 
 #include "booking/service.h"
 #include "input.h"
+#include "payments_api.h"
 #include "present.h"
 #include "store/booking_store.h"
 
@@ -250,7 +251,10 @@ void api_reservation_show(struct http_request *req, struct http_response *res, i
         db_problem(res, rc);
         return;
     }
-    http_response_json(res, 200, present_reservation(&r, (long long)time(NULL), admin));
+    json_t *body = present_reservation(&r, (long long)time(NULL), admin);
+    if (admin)
+        json_object_set_new(body, "payments", payments_api_for_reservation(req->app, code));
+    http_response_json(res, 200, body);
 }
 
 void api_reservation_get(struct http_request *req, struct http_response *res)

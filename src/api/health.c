@@ -8,6 +8,7 @@
 #include "../core/buf.h"
 #include "../core/metrics.h"
 #include "../core/version.h"
+#include "../payments/mercadopago.h"
 #include "../store/migrate.h"
 
 #include <pthread.h>
@@ -184,6 +185,7 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
         if (c.db_rc == DB_OK)
             status = "degraded";
     }
+    json_object_set_new(checks, "mercadopago", mp_health_check(app->cfg)); /* configuration, no network */
     json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks",
                              checks, "uptime_seconds", (json_int_t)(time(NULL) - (time_t)app->start_time));
     http_response_json(res, c.db_rc == DB_OK ? 200 : 503, body);

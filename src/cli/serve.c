@@ -18,6 +18,8 @@
 #include "../http/server.h"
 #include "../jobs/sweeper.h"
 #include "../net/http_client.h"
+#include "../payments/mercadopago.h"
+#include "../payments/processor.h"
 #include "booking/service.h"
 #include "../store/migrate.h"
 
@@ -136,6 +138,7 @@ int cli_serve(int argc, char **argv)
     http_client_global_init(); /* before any thread: libcurl's global state */
     health_init(&app);
     booking_init();
+    payments_init();
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -163,6 +166,7 @@ int cli_serve(int argc, char **argv)
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
     sweeper = sweeper_start(&app);
+    payments_worker_start(&app);
 
     for (;;) {
         int sig = sigwaitinfo(&signals, NULL);
@@ -176,11 +180,13 @@ int cli_serve(int argc, char **argv)
     sweeper = NULL;
     http_server_stop(server);
     server = NULL;
+    payments_worker_stop(); /* after the server: handlers wake it */
     exit_code = 0;
     log_info("stopped");
 out:
     periodic_stop(sweeper);
     http_server_stop(server);
+    payments_worker_stop();
     redis_close(app.redis);
     db_close(app.db);
     metrics_shutdown();
