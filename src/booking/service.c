@@ -135,8 +135,9 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     dates_format(din, cin);
     dates_format(dout, cout);
     long long now = (long long)time(NULL);
-    int taken = 0;
-    int rc = store_accommodation_availability(app->db, in->accommodation_id, cin, cout, now, &acc, &taken);
+    int taken = 0, stale = 0;
+    int rc =
+        store_accommodation_availability(app->db, in->accommodation_id, cin, cout, now, &acc, &taken, &stale);
     if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active))
         return fail(err, 404, "accommodation_not_found", "No active accommodation with id %lld",
                     in->accommodation_id);
@@ -169,6 +170,8 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     h.currency = acc.currency;
     h.expires_at = now + config_hold_seconds(cfg);
     h.actor = in->actor;
+    /* Only stale holds can be in the way of a free pre-check: a claim made after it is not stale yet. */
+    h.expire_stale = stale;
 
     struct booking_lock lock;
     double waited = 0;

@@ -34,7 +34,7 @@ struct setting {
 static const struct setting settings[] = {
     {"PORT", K_INT, "8080", OFF(port), 1, 65535, 0},
     {"HOST", K_STR, "0.0.0.0", OFF(host), 0, 255, 0},
-    {"HTTP_THREADS", K_INT, "4", OFF(http_threads), 1, 256, 0},
+    {"HTTP_THREADS", K_INT, "8", OFF(http_threads), 1, 256, 0},
     {"MAX_BODY_BYTES", K_INT, "1048576", OFF(max_body_bytes), 1024, 64L * 1024 * 1024, 0},
     {"HTTP_CONNECTION_TIMEOUT_SECONDS", K_INT, "30", OFF(connection_timeout_s), 1, 3600, 0},
     {"HTTP_MAX_CONNECTIONS", K_INT, "1024", OFF(max_connections), 1, 100000, 0},

@@ -4,13 +4,19 @@
  * key `rl:<window start>:<ip>`) is the same on every instance and Retry-After is simply the time to the
  * next boundary. The price of fixed windows is that a client can spend two budgets around a boundary.
  *
- * Redis: one EVAL per request (INCR, EXPIRE on the first hit), so the budget is shared by all instances.
- * A failed call (NULL reply) is counted with the in-process table for that request instead.
+ * Every request is counted in the in-process table. With Redis, an entry also remembers the shared total
+ * at its last sync; the estimate is that total plus the hits not yet sent. A request sends its entry's
+ * unsent hits (one EVAL: INCRBY, EXPIRE on the first hit) when RL_SYNC_MS have passed since the last
+ * sync, or when the estimate is at least half the limit, so a client near its limit is counted exactly
+ * across instances while a busy client far below it costs one Redis round trip per RL_SYNC_MS instead of
+ * one per request. Another instance's hits are thus seen at most RL_SYNC_MS late while they are below half
+ * the budget. A failed sync keeps the hits unsent and decides with this instance's own count.
  *
  * In-process table: RL_BUCKETS buckets of RL_WAYS entries each, one mutex per bucket. A client hashes
  * (keyed SipHash, so addresses cannot be picked to collide) to one bucket; an entry left from an older
  * window is reused. Memory never grows: when all ways of a bucket hold current-window clients, the
- * request is let through uncounted and rate_limit_untracked_total goes up. */
+ * request is counted by Redis alone (one EVAL), or without Redis let through uncounted
+ * (rate_limit_untracked_total goes up). */
 #include "ratelimit.h"
 
 #include "../api/app.h"
@@ -28,10 +34,15 @@
 #define RL_BUCKETS 1024 /* power of two */
 #define RL_WAYS 8       /* RL_BUCKETS * RL_WAYS = 8192 clients per window */
 #define RL_IP_MAX 64    /* sizeof req->client_ip */
+#define RL_SYNC_MS 50   /* longest a hit stays unsent to Redis while the client is below half its limit */
 
 struct rl_entry {
-    long long window; /* start of the window counted here; 0: never used */
-    unsigned int count;
+    long long window;    /* start of the window counted here; 0: never used */
+    unsigned int count;  /* hits here in this window */
+    unsigned int synced; /* of count, already added to the Redis total */
+    long long global;    /* the Redis total at the last sync (it includes `synced`) */
+    double last_sync;    /* monotonic seconds; 0: never */
+    int syncing;         /* a request is sending this entry's hits now */
     char ip[RL_IP_MAX];
 };
 
@@ -44,9 +55,10 @@ static struct rl_bucket table[RL_BUCKETS];
 static unsigned char hash_key[crypto_shorthash_KEYBYTES];
 static struct metric *m_limited, *m_untracked, *m_redis_errors;
 
-/* INCR the window's counter; the first hit sets its expiry (ARGV[1] seconds). Returns the count. */
-static const char rl_script[] = "local n = redis.call('INCR', KEYS[1]) "
-                                "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+/* Adds ARGV[2] hits to the window's counter; the first sets its expiry (ARGV[1] seconds). Returns the
+ * total. */
+static const char rl_script[] = "local n = redis.call('INCRBY', KEYS[1], ARGV[2]) "
+                                "if n == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
                                 "return n";
 
 void ratelimit_init(void)
@@ -75,55 +87,118 @@ static struct rl_bucket *bucket_of(const char *ip)
     return &table[v & (RL_BUCKETS - 1)];
 }
 
-/* Counts one request of `ip` in `window`. 0 with the count so far, or -1 when the bucket is full of
- * current-window clients (the request is not counted). */
-static int local_hit(const char *ip, long long window, long long *count)
+/* The entry of `ip` in `window` in bucket `b` (locked by the caller): the existing one, or a reused one
+ * reset to zero, or NULL when every way holds another current-window client. */
+static struct rl_entry *entry_of(struct rl_bucket *b, const char *ip, long long window)
 {
-    struct rl_bucket *b = bucket_of(ip);
     struct rl_entry *reuse = NULL;
-    int rc = -1;
-    pthread_mutex_lock(&b->lock);
     for (int i = 0; i < RL_WAYS; i++) {
         struct rl_entry *e = &b->ways[i];
-        if (e->window == window && strcmp(e->ip, ip) == 0) {
-            if (e->count < UINT_MAX)
-                e->count++;
-            *count = e->count;
-            rc = 0;
-            goto out;
-        }
+        if (e->window == window && strcmp(e->ip, ip) == 0)
+            return e;
         /* != rather than <: after a clock step backwards, entries "from the future" are stale too */
         if (!reuse && e->window != window)
             reuse = e;
     }
     if (reuse) {
+        memset(reuse, 0, sizeof *reuse);
         reuse->window = window;
-        reuse->count = 1;
         snprintf(reuse->ip, sizeof reuse->ip, "%s", ip);
-        *count = 1;
-        rc = 0;
     }
-out:
-    pthread_mutex_unlock(&b->lock);
-    return rc;
+    return reuse;
 }
 
-/* Counts one request in Redis. 0 with the shared count, or -1 when Redis did not answer with one. */
-static int redis_hit(struct redis *r, const char *ip, long long window, long long ttl, long long *count)
+/* Counts one request of `ip` in `window` in-process. 0 with the count so far, or -1 when the bucket is
+ * full of current-window clients (the request is not counted). */
+static int local_hit(const char *ip, long long window, long long *count)
 {
-    char key[32 + RL_IP_MAX], ttl_s[24];
+    struct rl_bucket *b = bucket_of(ip);
+    pthread_mutex_lock(&b->lock);
+    struct rl_entry *e = entry_of(b, ip, window);
+    if (e && e->count < UINT_MAX)
+        e->count++;
+    if (e)
+        *count = e->count;
+    pthread_mutex_unlock(&b->lock);
+    return e ? 0 : -1;
+}
+
+/* Adds `n` hits in Redis. 0 with the shared total, or -1 when Redis did not answer with one. */
+static int redis_add(struct redis *r, const char *ip, long long window, long long ttl, unsigned n,
+                     long long *total)
+{
+    char key[32 + RL_IP_MAX], ttl_s[24], n_s[24];
     snprintf(key, sizeof key, "rl:%lld:%s", window, ip);
     snprintf(ttl_s, sizeof ttl_s, "%lld", ttl);
-    const char *argv[] = {"EVAL", rl_script, "1", key, ttl_s};
-    redisReply *rep = redis_command_argv(r, 5, argv, NULL);
+    snprintf(n_s, sizeof n_s, "%u", n);
+    const char *argv[] = {"EVAL", rl_script, "1", key, ttl_s, n_s};
+    redisReply *rep = redis_command_argv(r, 6, argv, NULL);
     int rc = -1;
     if (rep && rep->type == REDIS_REPLY_INTEGER) {
-        *count = rep->integer;
+        *total = rep->integer;
         rc = 0;
     }
     if (rep)
         freeReplyObject(rep);
     return rc;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Counts one request with Redis shared by every instance: 0 with the estimated shared count, or -1 when
+ * the request could not be counted at all (full bucket and no answer from Redis). */
+static int shared_hit(struct redis *r, const char *ip, long long window, long long ttl, long long limit,
+                      long long *count)
+{
+    struct rl_bucket *b = bucket_of(ip);
+    double now = mono_now();
+    pthread_mutex_lock(&b->lock);
+    struct rl_entry *e = entry_of(b, ip, window);
+    if (!e) {
+        pthread_mutex_unlock(&b->lock);
+        if (redis_add(r, ip, window, ttl, 1, count) == 0)
+            return 0;
+        metrics_inc(m_redis_errors, NULL, 1);
+        return -1;
+    }
+    if (e->count < UINT_MAX)
+        e->count++;
+    long long estimate = e->global + (long long)(e->count - e->synced);
+    unsigned delta = 0;
+    if (!e->syncing && (now - e->last_sync >= RL_SYNC_MS / 1000.0 || 2 * estimate >= limit)) {
+        delta = e->count - e->synced;
+        e->synced = e->count;
+        e->syncing = 1;
+    }
+    pthread_mutex_unlock(&b->lock);
+    *count = estimate;
+    if (!delta)
+        return 0;
+    long long total = 0;
+    int rc = redis_add(r, ip, window, ttl, delta, &total);
+    pthread_mutex_lock(&b->lock);
+    if (e->window == window && strcmp(e->ip, ip) == 0) { /* still ours: the window may have moved on */
+        e->syncing = 0;
+        if (rc == 0) {
+            e->global = total;
+            e->last_sync = now;
+            *count = total + (long long)(e->count - e->synced);
+        } else {
+            e->synced -= delta; /* sent next time */
+            *count = e->count;  /* this instance's own count decides meanwhile */
+        }
+    } else if (rc == 0) {
+        *count = total;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (rc < 0)
+        metrics_inc(m_redis_errors, NULL, 1);
+    return 0;
 }
 
 int ratelimit_check(struct http_request *req, struct http_response *res)
@@ -137,14 +212,10 @@ int ratelimit_check(struct http_request *req, struct http_response *res)
     long long reset = window + len - now; /* 1..len seconds to the next window */
     const char *ip = req->client_ip[0] ? req->client_ip : "unknown";
     long long count = 0;
-    int rc = -1;
-    if (req->app->redis) {
-        /* one second of slack past the window's end, for instances whose clocks differ a little */
-        rc = redis_hit(req->app->redis, ip, window, reset + 1, &count);
-        if (rc < 0)
-            metrics_inc(m_redis_errors, NULL, 1);
-    }
-    if (rc < 0 && local_hit(ip, window, &count) < 0) {
+    /* with Redis, one second of slack past the window's end, for instances whose clocks differ a little */
+    int rc = req->app->redis ? shared_hit(req->app->redis, ip, window, reset + 1, limit, &count)
+                             : local_hit(ip, window, &count);
+    if (rc < 0) {
         metrics_inc(m_untracked, NULL, 1);
         return 0;
     }

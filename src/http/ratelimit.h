@@ -2,9 +2,10 @@
  *
  * The client is req->client_ip (the server resolves it, honouring TRUST_PROXY). Windows are aligned to
  * multiples of RATE_LIMIT_WINDOW_SECONDS since the epoch, so every instance agrees on them; each allows
- * RATE_LIMIT_REQUESTS requests. With Redis the count is shared by all instances (one EVAL per request);
- * without Redis, or whenever a Redis call fails, a bounded in-process table counts instead. The limiter
- * fails open: a full table or a Redis outage never turns a request away by itself. */
+ * RATE_LIMIT_REQUESTS requests. With Redis the count is shared by all instances (hits are sent in batches:
+ * at least every 50 ms, and on every request once a client is past half its limit); without Redis, or
+ * whenever a Redis call fails, a bounded in-process table counts alone. The limiter fails open: a full
+ * table or a Redis outage never turns a request away by itself. */
 #ifndef CABANAS_RATELIMIT_H
 #define CABANAS_RATELIMIT_H
 

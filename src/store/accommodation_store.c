@@ -95,10 +95,19 @@ int store_accommodation_get(struct db *db, long long id, struct accommodation *o
 }
 
 int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
-                                     long long now, struct accommodation *acc, int *taken)
+                                     long long now, struct accommodation *acc, int *taken, int *stale)
 {
-    static const char *sql = "SELECT " ACC_COLUMNS ", EXISTS (" LIVE_CLAIM_OVERLAPS ") "
-                             "FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
+    /* availability answers: 1 when a live claim overlaps (the first one found will do) */
+    static const char *sql_taken = "SELECT " ACC_COLUMNS ", CASE WHEN EXISTS (" LIVE_CLAIM_OVERLAPS ") "
+                                   "THEN 2 END FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
+    /* the hold path: 2 when a live claim overlaps; 1 when only stale holds do (it must expire them) */
+    static const char *sql_stale =
+        "SELECT " ACC_COLUMNS ", (SELECT max(CASE WHEN r.id IS NULL OR r.status <> 'pre_reserved' "
+        "OR r.expires_at > CAST($4 AS bigint) THEN 2 ELSE 1 END) FROM stay_claims c "
+        "LEFT JOIN reservations r ON r.id = c.reservation_id "
+        "WHERE c.accommodation_id = a.id AND c.check_in < $3 AND $2 < c.check_out) "
+        "FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
+    const char *sql = stale ? sql_stale : sql_taken;
     char idbuf[24], nowbuf[24];
     const char *params[] = {store_ll_param(id, idbuf), check_in, check_out, store_ll_param(now, nowbuf)};
     struct db_result *r = NULL;
@@ -108,7 +117,10 @@ int store_accommodation_availability(struct db *db, long long id, const char *ch
     if (rc == DB_OK) {
         read_row(r, 0, acc);
         const char *v = db_result_value(r, 0, ACC_NCOLS);
-        *taken = v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
+        long long k = v ? strtoll(v, NULL, 10) : 0;
+        *taken = k == 2;
+        if (stale)
+            *stale = k == 1;
     }
     db_result_free(r);
     return rc;

@@ -33,9 +33,9 @@ int store_accommodation_update(struct db *db, struct accommodation *a, long long
 int store_accommodation_exists_named(struct db *db, const char *name, long long *id, int *found);
 
 /* The accommodation and whether any claim other than a stale hold shares a night of [check_in,
- * check_out). One round trip. */
+ * check_out) (*taken), and whether only stale holds do (*stale, may be NULL). One round trip. */
 int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
-                                     long long now, struct accommodation *acc, int *taken);
+                                     long long now, struct accommodation *acc, int *taken, int *stale);
 
 /* --- holds and reservations --- */
 
@@ -51,6 +51,7 @@ struct hold_request {
     const char *currency;
     long long expires_at;
     const char *actor; /* for the audit log; NULL = "api" */
+    int expire_stale;  /* stale holds overlap (the pre-check saw them): expire them in the transaction */
 };
 
 /* Read-only: 1 in *taken when an active claim (not a stale hold) shares a night. */

@@ -84,6 +84,14 @@ int db_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
     return DB_OK;
 }
 
+static void clear_deferred(struct db_conn *c)
+{
+    for (int i = 0; i < c->ndeferred; i++)
+        for (int k = 0; k < c->deferred[i].n; k++)
+            free(c->deferred[i].params[k]);
+    c->ndeferred = 0;
+}
+
 static void conn_disconnect(struct db *db, struct db_conn *c)
 {
     if (c->pg || c->lite)
@@ -94,6 +102,7 @@ static void conn_disconnect(struct db *db, struct db_conn *c)
         db_sqlite_disconnect(c);
     c->nstmts = 0;
     c->in_tx = 0;
+    c->tx_sent = 0; /* the deferred queue is kept: pg_flush() retries it on the new connection */
 }
 
 void db_close(struct db *db)
@@ -175,6 +184,7 @@ void db_release(struct db *db, struct db_conn *c)
         /* A caller that forgot to finish its transaction must not hand it to the next one. */
         db_rollback(c);
     }
+    clear_deferred(c);
     if (c->broken)
         conn_disconnect(db, c);
     pthread_mutex_lock(&db->lock);
@@ -182,6 +192,36 @@ void db_release(struct db *db, struct db_conn *c)
     db->in_use--;
     pthread_cond_signal(&db->freed);
     pthread_mutex_unlock(&db->lock);
+}
+
+static int queue(struct db_conn *c, const char *sql, int n, const char *const *params)
+{
+    struct db_deferred *d = &c->deferred[c->ndeferred++];
+    d->sql = sql;
+    d->n = n;
+    for (int k = 0; k < n; k++) {
+        d->params[k] = params[k] ? strdup(params[k]) : NULL;
+        if (params[k] && !d->params[k])
+            abort();
+    }
+    return DB_OK;
+}
+
+/* PostgreSQL: the deferred statements, then `sql`, in one round trip. A transaction whose BEGIN had not
+ * reached the server yet is retried once on a fresh connection after a lost one: nothing of it ran. */
+static int pg_flush(struct db_conn *c, const char *sql, int n, const char *const *params,
+                    struct db_result **out)
+{
+    int begins = c->in_tx && !c->tx_sent;
+    int rc = db_pg_pipeline(c, sql, n, params, out);
+    if (rc == DB_UNAVAILABLE && begins && conn_connect(c->db, c) == DB_OK) {
+        c->in_tx = 1;
+        rc = db_pg_pipeline(c, sql, n, params, out);
+    }
+    if (rc != DB_UNAVAILABLE && begins)
+        c->tx_sent = 1;
+    clear_deferred(c);
+    return rc;
 }
 
 int db_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out)
@@ -192,6 +232,8 @@ int db_exec(struct db_conn *c, const char *sql, int n, const char *const *params
         return DB_ERR;
     if (c->engine == DB_ENGINE_SQLITE)
         return db_sqlite_exec(c, sql, n, params, out);
+    if (c->ndeferred)
+        return pg_flush(c, sql, n, params, out);
     int rc = db_pg_exec(c, sql, n, params, out);
     if (rc == DB_UNAVAILABLE && !c->in_tx) {
         /* The server restarted under us: reconnect once and retry, invisible to the caller. */
@@ -201,15 +243,38 @@ int db_exec(struct db_conn *c, const char *sql, int n, const char *const *params
     return rc;
 }
 
+int db_defer(struct db_conn *c, const char *sql, int n, const char *const *params)
+{
+    if (n > DB_MAX_PARAMS)
+        return DB_ERR;
+    if (c->engine == DB_ENGINE_SQLITE || !c->in_tx)
+        return db_exec(c, sql, n, params, NULL);
+    if (c->ndeferred == DB_DEFER_MAX) {
+        int rc = pg_flush(c, NULL, 0, NULL, NULL);
+        if (rc != DB_OK)
+            return rc;
+    }
+    return queue(c, sql, n, params);
+}
+
 int db_exec_script(struct db_conn *c, const char *sql)
 {
     return c->engine == DB_ENGINE_SQLITE ? db_sqlite_script(c, sql) : db_pg_script(c, sql);
 }
 
+static const char *pg_rollback = "ROLLBACK";
+
 int db_begin(struct db_conn *c)
 {
     static const char *pg_begin = "BEGIN", *lite_begin = "BEGIN IMMEDIATE";
-    int rc = db_exec(c, c->engine == DB_ENGINE_SQLITE ? lite_begin : pg_begin, 0, NULL, NULL);
+    if (c->engine == DB_ENGINE_POSTGRES) {
+        /* sent with the transaction's first statement, not in a round trip of its own */
+        clear_deferred(c);
+        c->in_tx = 1;
+        c->tx_sent = 0;
+        return queue(c, pg_begin, 0, NULL);
+    }
+    int rc = db_exec(c, lite_begin, 0, NULL, NULL);
     if (rc == DB_OK)
         c->in_tx = 1;
     return rc;
@@ -218,17 +283,34 @@ int db_begin(struct db_conn *c)
 int db_commit(struct db_conn *c)
 {
     static const char *sql = "COMMIT";
-    int rc = db_exec(c, sql, 0, NULL, NULL);
-    if (rc == DB_OK || c->engine == DB_ENGINE_POSTGRES)
-        c->in_tx = 0; /* a failed PostgreSQL COMMIT ends the transaction; a busy SQLite one does not */
+    if (c->engine == DB_ENGINE_SQLITE) {
+        int rc = db_exec(c, sql, 0, NULL, NULL);
+        if (rc == DB_OK)
+            c->in_tx = 0; /* a busy SQLite COMMIT leaves the transaction open */
+        return rc;
+    }
+    int rc = db_exec(c, sql, 0, NULL, NULL); /* with the deferred statements, if any */
+    if (rc != DB_OK && !c->broken && c->tx_sent) {
+        /* a deferred statement failed: its transaction is aborted on the server, and COMMIT was skipped */
+        db_pg_exec(c, pg_rollback, 0, NULL, NULL);
+    }
+    c->in_tx = 0; /* a failed PostgreSQL COMMIT ends the transaction */
+    c->tx_sent = 0;
     return rc;
 }
 
 int db_rollback(struct db_conn *c)
 {
-    static const char *sql = "ROLLBACK";
+    static const char *lite_rollback = "ROLLBACK";
+    int was_sent = c->tx_sent;
+    clear_deferred(c);
     c->in_tx = 0;
-    return db_exec(c, sql, 0, NULL, NULL);
+    c->tx_sent = 0;
+    if (c->engine == DB_ENGINE_SQLITE)
+        return db_exec(c, lite_rollback, 0, NULL, NULL);
+    if (!was_sent)
+        return DB_OK; /* nothing of it reached the server */
+    return db_exec(c, pg_rollback, 0, NULL, NULL);
 }
 
 const char *db_conn_error(const struct db_conn *c)

@@ -39,6 +39,11 @@ enum db_engine db_conn_engine(const struct db_conn *conn);
  * transaction a lost PostgreSQL connection is re-established and the statement retried once. */
 int db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
             struct db_result **out);
+/* Inside a transaction on PostgreSQL: queues a statement whose result nobody reads (an audit row, an
+ * outbox message) and sends it with the next round trip: the next db_exec() or the COMMIT. Its error, if
+ * any, is reported by that call. BEGIN is sent the same way, with the first statement. Elsewhere (SQLite,
+ * or outside a transaction) it simply runs the statement. Parameters are copied. */
+int db_defer(struct db_conn *conn, const char *sql, int nparams, const char *const *params);
 /* Runs a multi-statement script without parameters (migrations). */
 int db_exec_script(struct db_conn *conn, const char *sql);
 /* BEGIN (SQLite: BEGIN IMMEDIATE, so the write lock is taken up front), COMMIT, ROLLBACK. */

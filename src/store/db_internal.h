@@ -8,6 +8,14 @@
 #include <sqlite3.h>
 
 #define DB_STMT_CACHE 128
+#define DB_DEFER_MAX 16 /* statements queued on one PostgreSQL connection before a flush */
+
+/* A statement whose result nobody reads, held until the next round trip (PostgreSQL only). */
+struct db_deferred {
+    const char *sql;
+    int n;
+    char *params[DB_MAX_PARAMS]; /* malloc()ed copies, NULL for SQL NULL */
+};
 
 struct stmt_entry {
     const char *sql; /* the caller's static string: the cache key */
@@ -21,7 +29,10 @@ struct db_conn {
     PGconn *pg;
     sqlite3 *lite;
     int in_tx;
-    int broken; /* lost: reconnect before the next use */
+    int tx_sent; /* PostgreSQL: the BEGIN of the open transaction has reached the server */
+    int broken;  /* lost: reconnect before the next use */
+    int ndeferred;
+    struct db_deferred deferred[DB_DEFER_MAX];
     int nstmts;
     struct stmt_entry stmts[DB_STMT_CACHE];
     char error[512];
@@ -39,6 +50,10 @@ int db_pg_connect(struct db_conn *c);
 void db_pg_disconnect(struct db_conn *c);
 int db_pg_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
 int db_pg_script(struct db_conn *c, const char *sql);
+/* Sends the deferred statements and then `sql` (may be NULL) in one pipeline: one round trip. Stops at
+ * the first error; *out gets the last statement's result. The deferred queue is left for the caller. */
+int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params,
+                   struct db_result **out);
 
 int db_sqlite_connect(struct db_conn *c);
 void db_sqlite_disconnect(struct db_conn *c);

@@ -153,3 +153,85 @@ int db_pg_script(struct db_conn *c, const char *sql)
         return DB_UNAVAILABLE;
     return finish(c, PQexec(c->pg, sql), NULL);
 }
+
+/* Queues one statement on the pipeline (prepared when the cache allows). 1 on success. */
+static int send_one(struct db_conn *c, const char *sql, int n, const char *const *params, const char *name)
+{
+    return name ? PQsendQueryPrepared(c->pg, name, n, params, NULL, NULL, 0)
+                : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params,
+                   struct db_result **out)
+{
+    if (!c->pg) {
+        c->broken = 1;
+        set_error(c, "not connected");
+        return DB_UNAVAILABLE;
+    }
+    int total = c->ndeferred + (sql ? 1 : 0);
+    const char *names[DB_DEFER_MAX + 1];
+    int rc = DB_OK;
+    /* PQprepare is synchronous: prepare first uses outside the pipeline (once per connection) */
+    for (int i = 0; i < total; i++) {
+        const char *q = i < c->ndeferred ? c->deferred[i].sql : sql;
+        int np = i < c->ndeferred ? c->deferred[i].n : n;
+        names[i] = prepared_name(c, q, np, &rc);
+        if (rc != DB_OK) {
+            if (rc == DB_UNAVAILABLE)
+                c->broken = 1;
+            return rc;
+        }
+    }
+    if (!PQenterPipelineMode(c->pg)) {
+        set_error(c, PQerrorMessage(c->pg));
+        c->broken = 1;
+        return DB_UNAVAILABLE;
+    }
+    int sent = 1;
+    for (int i = 0; i < total && sent; i++) {
+        if (i < c->ndeferred)
+            sent = send_one(c, c->deferred[i].sql, c->deferred[i].n,
+                            (const char *const *)c->deferred[i].params, names[i]);
+        else
+            sent = send_one(c, sql, n, params, names[i]);
+    }
+    if (!sent || !PQpipelineSync(c->pg)) {
+        set_error(c, PQerrorMessage(c->pg));
+        c->broken = 1;
+        return DB_UNAVAILABLE;
+    }
+    /* every statement answers with its result(s) and a NULL, then the sync point answers */
+    for (int i = 0; i < total; i++) {
+        PGresult *r, *first = NULL;
+        while ((r = PQgetResult(c->pg)) != NULL) {
+            if (!first)
+                first = r;
+            else
+                PQclear(r);
+        }
+        if (!first) {
+            set_error(c, PQerrorMessage(c->pg));
+            c->broken = 1;
+            return DB_UNAVAILABLE;
+        }
+        if (PQresultStatus(first) == PGRES_PIPELINE_ABORTED) {
+            PQclear(first);
+            continue; /* skipped after an earlier error, which rc already holds */
+        }
+        int src = finish(c, first, i == total - 1 && sql ? out : NULL);
+        if (rc == DB_OK)
+            rc = src;
+        if (c->broken)
+            return DB_UNAVAILABLE;
+    }
+    PGresult *r = PQgetResult(c->pg);
+    int synced = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (!synced || !PQexitPipelineMode(c->pg)) {
+        set_error(c, PQerrorMessage(c->pg));
+        c->broken = 1;
+        return DB_UNAVAILABLE;
+    }
+    return rc;
+}

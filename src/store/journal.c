@@ -15,7 +15,7 @@ int audit_record(struct db_conn *c, long long now, const char *actor, const char
                              "VALUES (CAST($1 AS bigint), $2, $3, $4, $5, $6, $7)";
     char at[24];
     const char *p[] = {store_ll_param(now, at), actor, action, entity, entity_id, before, after};
-    return db_exec(c, sql, 7, p, NULL);
+    return db_defer(c, sql, 7, p);
 }
 
 int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message *m)
@@ -33,7 +33,7 @@ int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message
                        m->dedupe_key,
                        store_ll_param(m->not_before > now ? m->not_before : now, due),
                        store_ll_param(now, at)};
-    return db_exec(c, sql, 8, p, NULL);
+    return db_defer(c, sql, 8, p);
 }
 
 int journal_plan(const char *event, const struct reservation *r,

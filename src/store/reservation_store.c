@@ -205,7 +205,8 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         booking_code_new(code);
         if ((rc = db_begin(c)) != DB_OK)
             break;
-        if ((rc = expire_stale_overlapping(c, acc, h->check_in, h->check_out, nowb, expired)) != DB_OK)
+        if (h->expire_stale &&
+            (rc = expire_stale_overlapping(c, acc, h->check_in, h->check_out, nowb, expired)) != DB_OK)
             goto rollback;
         const char *p[] = {code,
                            acc,

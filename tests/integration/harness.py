@@ -221,6 +221,12 @@ class Redis:
     def url(self):
         return "redis://127.0.0.1:%d/0" % self.port
 
+    def cli(self, *args):
+        """One redis-cli command against this server; its output, stripped."""
+        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port)] + list(args),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10, check=True)
+        return out.stdout.decode().strip()
+
 
 def _can_connect(port):
     with socket.socket() as s:

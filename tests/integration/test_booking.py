@@ -10,11 +10,14 @@ America/Argentina/Buenos_Aires, so stays start at least 2 days ahead unless a te
 Random scenarios print their seed; CABANAS_TEST_SEED=N reproduces one.
 """
 
+import csv
 import datetime
+import io
 import json
 import os
 import random
 import re
+import sqlite3
 import sys
 import threading
 import time
@@ -1078,11 +1081,51 @@ class BookingChecks:
                          r'(?m)^http_requests_total\{method="POST",route="/api/v1/reservations",status="409"\} 3$')
 
 
+    def test_every_change_leaves_its_audit_row_and_messages(self):
+        """Audit rows and outbox messages are written in the change's own transaction (src/store/journal.c):
+        committed changes have them, refused ones (409) have none."""
+        s = self.start()
+        acc = self.create_accommodation(s)["id"]
+        a = self.booked(s, acc, day(30), day(32), guest_email="ana@example.com")
+        self.assertEqual(self.book(s, acc, day(31), day(33)).status, 409)
+        b = self.booked(s, acc, day(40), day(41), channel="whatsapp")
+        r = s.req("POST", "/api/v1/admin/reservations/%s/confirm" % a["code"], body={}, headers=self.admin(s))
+        self.assertEqual(r.status, 200, r)
+        r = s.req("POST", "/api/v1/reservations/%s/cancel" % b["code"], body={"reason": "no puedo"})
+        self.assertEqual(r.status, 200, r)
+        audit = self.db_rows(s, "SELECT entity_id, actor, action, before, after FROM audit_log ORDER BY id")
+        self.assertEqual([(x[0], x[1], x[2]) for x in audit],
+                         [(a["code"], "api", "reservation.hold_created"),
+                          (b["code"], "api", "reservation.hold_created"),
+                          (a["code"], "admin:" + OWNER, "reservation.booking_confirmed"),
+                          (b["code"], "api", "reservation.booking_cancelled")])
+        self.assertIsNone(audit[0][3])
+        self.assertEqual(json.loads(audit[2][3])["status"], "pre_reserved")
+        after = json.loads(audit[2][4])
+        self.assertEqual((after["status"], after["payment_status"], after["code"]), ("confirmed", "paid", a["code"]))
+        self.assertEqual(json.loads(audit[3][4])["cancel_reason"], "no puedo")
+        out = self.db_rows(s, "SELECT reservation_code, channel, template, recipient, status FROM outbox ORDER BY id")
+        phone = "5491155550000"
+        self.assertEqual([tuple(x) for x in out],
+                         [(a["code"], "email", "hold_created", "ana@example.com", "pending"),
+                          (a["code"], "whatsapp", "hold_created", phone, "pending"),
+                          # a hold made on WhatsApp is answered there by the bot, not by a notification
+                          (a["code"], "email", "booking_confirmed", "ana@example.com", "pending"),
+                          (a["code"], "whatsapp", "booking_confirmed", phone, "pending"),
+                          (a["code"], "email", "booking_confirmed", "owner", "pending"),
+                          (b["code"], "whatsapp", "booking_cancelled", phone, "pending"),
+                          (b["code"], "email", "booking_cancelled", "owner", "pending")])
+
+
 class SqliteBookingTest(BookingChecks, ServerTestCase):
     engine = "sqlite"
 
     def new_database_url(self):
         return "sqlite://" + harness.Tmp().file("booking.db")
+
+    def db_rows(self, s, query):
+        with sqlite3.connect(s.database_url[len("sqlite://"):], timeout=10) as db:
+            return [list(r) for r in db.execute(query)]
 
     def base_env(self):
         return {}
@@ -1106,6 +1149,11 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
 
     def base_env(self):
         return {"REDIS_URL": self.redis.url}
+
+    def db_rows(self, s, query):
+        db = s.database_url.rsplit("/", 1)[1]
+        out = self.pg.psql("COPY (%s) TO STDOUT WITH (FORMAT csv)" % query, db=db)
+        return [[None if v == "" else v for v in row] for row in csv.reader(io.StringIO(out))]
 
     def test_engine_is_postgresql_with_redis(self):
         s = self.start()

@@ -7,6 +7,7 @@ answers carry a per-process execution number, so a replay is told apart from a s
 """
 
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -280,6 +281,30 @@ class PostgresMiddlewareTest(IdempotencyChecks, harness.PostgresRedisTestCase):
         self.assertTrue(1 <= int(r.header("retry-after")) <= 2)
         assert_problem(self, b.get("/api/v1/version"), 429, "rate_limited")
         self.assertIn("\nrate_limit_redis_errors_total 0\n", a.get("/metrics").body.decode())
+
+    def test_a_busy_client_far_below_its_limit_does_not_cost_a_redis_call_per_request(self):
+        """Hits are sent to Redis in batches (src/http/ratelimit.c): at most one EVAL per 50 ms per client
+        while it is below half its limit, and the shared counter still receives every hit."""
+        s = self.server_on_postgres({"RATE_LIMIT_REQUESTS": "100000", "RATE_LIMIT_WINDOW_SECONDS": "60"})
+        if time.time() % 60 > 50:
+            wait_window_start(60)  # all 301 requests in one window
+        self.redis.cli("CONFIG", "RESETSTAT")
+        t0 = time.time()
+        for _ in range(300):
+            self.assertEqual(s.get("/api/v1/version").status, 200)
+        elapsed = time.time() - t0
+        stats = self.redis.cli("INFO", "commandstats")
+        m = re.search(r"cmdstat_eval:calls=(\d+)", stats)
+        calls = int(m.group(1)) if m else 0
+        self.assertGreaterEqual(calls, 1, stats)
+        self.assertLessEqual(calls, elapsed / 0.05 + 2, "more than one EVAL per 50 ms: %d in %.2f s" % (calls, elapsed))
+        self.assertLess(calls, 300)
+        # one more request after the batching interval sends what was left: the shared total is exact
+        time.sleep(0.06)
+        self.assertEqual(s.get("/api/v1/version").status, 200)
+        keys = self.redis.cli("KEYS", "rl:*").split()
+        self.assertEqual(len(keys), 1, keys)
+        self.assertEqual(int(self.redis.cli("GET", keys[0])), 301)
 
     def test_redis_outage_falls_back_to_in_process_limits(self):
         s = self.server_on_postgres(LIMITED)

@@ -160,7 +160,7 @@ static void test_defaults(void **state)
     assert_string_equal(err, "");
     assert_int_equal(cfg.port, 8080);
     assert_string_equal(cfg.host, "0.0.0.0");
-    assert_int_equal(cfg.http_threads, 4);
+    assert_int_equal(cfg.http_threads, 8);
     assert_int_equal(cfg.max_body_bytes, 1048576);
     assert_int_equal(cfg.connection_timeout_s, 30);
     assert_int_equal(cfg.max_connections, 1024);
