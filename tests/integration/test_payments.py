@@ -476,7 +476,11 @@ class PaymentChecks:
         self.wait_processed(s, 4)
         self.assertEqual(self.count(s, "SELECT count(*) FROM audit_log WHERE entity_id = '%s' AND action = "
                                        "'reservation.booking_confirmed'" % code), 1)
-        self.assertEqual(metric(self.metrics(s), "payments_total", status="pending"), 0)
+        m = self.metrics(s)
+        self.assertEqual((metric(m, "payments_total", status="pending"), metric(m, "payments_total", status="approved")),
+                         (0, 1))
+        applied = [e["detail"].get("outcome") for e in self.payment(s, pid)["events"] if e["kind"] == "applied"]
+        self.assertEqual(applied, ["confirming", "confirmed"], "nothing was applied a second time")
 
     def test_rejected_keeps_the_hold(self):
         s = self.start()
