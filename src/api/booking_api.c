@@ -93,8 +93,8 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     dates_format(out, cout);
     struct accommodation acc;
     int taken = 0;
-    int rc =
-        store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc, &taken, NULL);
+    int rc = store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc,
+                                              &taken, NULL);
     if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
         http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld",
                               id);
