@@ -7,6 +7,7 @@
 #include "booking/service.h"
 #include "input.h"
 #include "payments_api.h"
+#include "outbox_api.h"
 #include "present.h"
 #include "store/booking_store.h"
 
@@ -251,10 +252,13 @@ void api_reservation_show(struct http_request *req, struct http_response *res, i
         db_problem(res, rc);
         return;
     }
-    json_t *body = present_reservation(&r, (long long)time(NULL), admin);
-    if (admin)
-        json_object_set_new(body, "payments", payments_api_for_reservation(req->app, code));
-    http_response_json(res, 200, body);
+    json_t *j = present_reservation(&r, (long long)time(NULL), admin);
+    if (admin) {
+        json_t *messages = api_reservation_messages(req->app, r.code);
+        json_object_set_new(j, "messages", messages ? messages : json_null());
+        json_object_set_new(j, "payments", payments_api_for_reservation(req->app, r.code));
+    }
+    http_response_json(res, 200, j);
 }
 
 void api_reservation_get(struct http_request *req, struct http_response *res)

@@ -186,6 +186,9 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
             status = "degraded";
     }
     json_object_set_new(checks, "mercadopago", mp_health_check(app->cfg)); /* configuration, no network */
+    /* from configuration only: no SMTP round trip per probe */
+    json_object_set_new(checks, "smtp",
+                        json_pack("{s:s}", "status", app->cfg->smtp_url[0] ? "ok" : "disabled"));
     json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "status", status, "version", CABANAS_VERSION, "checks",
                              checks, "uptime_seconds", (json_int_t)(time(NULL) - (time_t)app->start_time));
     http_response_json(res, c.db_rc == DB_OK ? 200 : 503, body);

@@ -5,6 +5,7 @@
 #include "booking_api.h"
 #include "health.h"
 #include "payments_api.h"
+#include "outbox_api.h"
 #include "testing.h"
 
 static const struct route routes[] = {
@@ -45,6 +46,9 @@ static const struct route routes[] = {
     {"GET", "/api/v1/admin/payments/{payment_id}", api_admin_payment_get, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/reservations/{code}/payment-link", api_admin_reservation_payment_link,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin outbox */
+    {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "lock.h"
 #include "payments/mercadopago.h"
+#include "notify/worker.h"
 #include "store/booking_store.h"
 
 #include <stdarg.h>
@@ -180,6 +181,8 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     int expired = 0;
     rc = store_hold_create(app->db, &h, now, out, &expired);
     booking_lock_release(app->redis, &lock);
+    if (rc == DB_OK || expired)
+        notify_worker_wake(); /* the change's messages are committed: deliver them now */
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
         log_info("expired %d stale hold(s) on accommodation %lld while creating a hold", expired, acc.id);
@@ -222,6 +225,7 @@ int booking_cancel(struct app *app, const char *code, const char *reason, const 
     int rc = store_reservation_cancel(app->db, code, reason && *reason ? reason : NULL, now, actor, out);
     if (rc != DB_OK)
         return not_found_or_state(rc, code, "cancelled", err);
+    notify_worker_wake();
     metrics_inc(m_cancelled, NULL, 1);
     log_info("reservation %s: cancelled", out->code);
     return 0;
@@ -233,6 +237,8 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     long long now = (long long)time(NULL);
     int expired = 0;
     int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, actor, out, &expired);
+    if (rc == DB_OK || expired)
+        notify_worker_wake();
     if (expired)
         metrics_inc(m_expired, NULL, expired);
     if (rc == DB_CONFLICT) {
@@ -272,8 +278,10 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     metrics_observe(m_lock_wait, NULL, waited);
     rc = store_block_create(app->db, b, (long long)time(NULL), &expired);
     booking_lock_release(app->redis, &lock);
-    if (expired)
+    if (expired) {
         metrics_inc(m_expired, NULL, expired);
+        notify_worker_wake();
+    }
     if (rc == DB_CONFLICT) {
         count_conflict("block");
         return fail(err, 409, "date_overlap", "Some of those nights are held, booked or blocked");
@@ -292,6 +300,7 @@ int booking_expire_due(struct app *app, int *expired)
     long long now = (long long)time(NULL);
     int rc = store_holds_expire(app->db, now, expired);
     if (rc == DB_OK && *expired) {
+        notify_worker_wake();
         metrics_inc(m_expired, NULL, *expired);
         log_info("sweeper: %d hold(s) expired", *expired);
     }

@@ -17,6 +17,7 @@
 #include "../http/ratelimit.h"
 #include "../http/server.h"
 #include "../jobs/sweeper.h"
+#include "../notify/worker.h"
 #include "../net/http_client.h"
 #include "../payments/mercadopago.h"
 #include "../payments/processor.h"
@@ -139,6 +140,11 @@ int cli_serve(int argc, char **argv)
     health_init(&app);
     booking_init();
     payments_init();
+    notify_init();
+    if (notify_check_config(&cfg) < 0) {
+        fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
+        goto out;
+    }
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -167,6 +173,10 @@ int cli_serve(int argc, char **argv)
     fflush(stdout);
     sweeper = sweeper_start(&app);
     payments_worker_start(&app);
+    if (notify_worker_start(&app) < 0) {
+        fprintf(stderr, "cabanas serve: the outbox worker cannot start\n");
+        goto out;
+    }
 
     for (;;) {
         int sig = sigwaitinfo(&signals, NULL);
@@ -178,6 +188,7 @@ int cli_serve(int argc, char **argv)
     drain(&app, server, &signals);
     periodic_stop(sweeper);
     sweeper = NULL;
+    notify_worker_stop();
     http_server_stop(server);
     server = NULL;
     payments_worker_stop(); /* after the server: handlers wake it */
@@ -185,6 +196,7 @@ int cli_serve(int argc, char **argv)
     log_info("stopped");
 out:
     periodic_stop(sweeper);
+    notify_worker_stop();
     http_server_stop(server);
     payments_worker_stop();
     redis_close(app.redis);

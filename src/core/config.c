@@ -70,7 +70,7 @@ static const struct setting settings[] = {
     {"MERCADOPAGO_WEBHOOK_SECRET", K_STR, "", OFF(mp_webhook_secret), 0, 511, 1},
     {"MERCADOPAGO_SIGNATURE_MAX_AGE_SECONDS", K_INT, "600", OFF(mp_signature_max_age_s), 1, 86400, 0},
     {"JOB_PAYMENTS_INTERVAL_SECONDS", K_INT, "5", OFF(job_payments_interval_s), 1, 3600, 0},
-    {"SMTP_URL", K_STR, "", OFF(smtp_url), 0, CONFIG_STR_MAX - 1, 0},
+    {"SMTP_URL", K_URL, "", OFF(smtp_url), 0, CONFIG_STR_MAX - 1, 0},
     {"SMTP_USERNAME", K_STR, "", OFF(smtp_username), 0, 255, 0},
     {"SMTP_PASSWORD", K_STR, "", OFF(smtp_password), 0, 511, 1},
     {"SMTP_FROM", K_STR, "", OFF(smtp_from), 0, 255, 0},
@@ -78,6 +78,8 @@ static const struct setting settings[] = {
     {"OUTBOX_MAX_BACKOFF_SECONDS", K_INT, "60", OFF(outbox_max_backoff_s), 1, 86400, 0},
     {"OUTBOX_MAX_ATTEMPTS", K_INT, "30", OFF(outbox_max_attempts), 1, 1000, 0},
     {"JOB_OUTBOX_INTERVAL_SECONDS", K_INT, "2", OFF(job_outbox_interval_s), 1, 3600, 0},
+    {"SMTP_TIMEOUT_SECONDS", K_INT, "20", OFF(smtp_timeout_s), 1, 300, 0},
+    {"OUTBOX_PAYMENT_LINK_WAIT_SECONDS", K_INT, "30", OFF(outbox_payment_link_wait_s), 0, 3600, 0},
 };
 
 /* --- env file: parsed into a small table, consulted after the real environment --- */
@@ -485,6 +487,25 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
         cfg->jwt_secret[2 * sizeof raw] = '\0';
         cfg->jwt_secret_generated = 1;
     }
+    if (*cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) != 0 &&
+        strncmp(cfg->smtp_url, "smtps://", 8) != 0) {
+        snprintf(err, errlen, "SMTP_URL: expected smtp://host[:port] or smtps://host[:port]");
+        return -1;
+    }
+    if (*cfg->smtp_url && !*cfg->smtp_from) {
+        snprintf(err, errlen, "SMTP_FROM: required when SMTP_URL is set (the sender address)");
+        return -1;
+    }
+    for (const char *f = cfg->smtp_from; *f; f++)
+        if ((unsigned char)*f < 0x20 || *f == 0x7f) {
+            snprintf(err, errlen, "SMTP_FROM: must not contain control characters");
+            return -1;
+        }
+    for (const char *f = cfg->owner_email; *f; f++)
+        if ((unsigned char)*f < 0x21 || *f == 0x7f) {
+            snprintf(err, errlen, "OWNER_EMAIL: must be one address, without spaces or control characters");
+            return -1;
+        }
     if (*cfg->public_base_url && strncmp(cfg->public_base_url, "http://", 7) != 0 &&
         strncmp(cfg->public_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "PUBLIC_BASE_URL: expected an http:// or https:// URL");

@@ -88,9 +88,11 @@ struct config {
     char smtp_password[512];
     char smtp_from[256];
     char owner_email[255];
+    int smtp_timeout_s;
     int outbox_max_backoff_s;
     int outbox_max_attempts;
     int job_outbox_interval_s;
+    int outbox_payment_link_wait_s;
 };
 
 /* The hold duration in seconds: HOLD_SECONDS when set, else HOLD_MINUTES * 60. */

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "domain/money.h"
 #include "net/http_client.h"
+#include "notify/worker.h"
 #include "store/booking_store.h"
 #include "store/payment_store.h"
 
@@ -288,6 +289,8 @@ void mp_preference_after_hold(struct app *app, struct reservation *r)
     count_preference("deferred");
     int rc = store_mp_preference_failed(app->db, r->code, 1, err, now);
     if (rc == DB_OK)
+        notify_worker_wake();
+    if (rc == DB_OK)
         log_warn("reservation %s: no payment link yet (%s); the outbox retries it", r->code, err);
     else
         log_error("reservation %s: no payment link (%s) and the retry could not be queued (%s); an admin can "
@@ -399,7 +402,8 @@ int mp_payment_link_refresh(struct app *app, const char *code, struct reservatio
         if (c == 0)
             snprintf(why, sizeof why, "database: %s", db_strerror(rc));
         count_preference("deferred");
-        store_mp_preference_failed(app->db, code, generation, why, now);
+        if (store_mp_preference_failed(app->db, code, generation, why, now) == DB_OK)
+            notify_worker_wake();
         log_warn("reservation %s: fresh payment link failed (%s); retried in the background", code, why);
         return link_fail(err, 502, "mercadopago_unavailable",
                          "MercadoPago did not create the link; it is retried in the background");

@@ -37,7 +37,7 @@ TARGET_LABELS = {"job", "instance"}  # labels Prometheus adds to every scraped s
 REQUIRED_ALERTS = {
     "CabanasInstanceDown", "CabanasNotReady", "CabanasHighErrorRate", "CabanasHighLatency",
     "CabanasBookingConflictsSpike", "CabanasHoldsNotExpiring", "CabanasDatabasePoolExhausted",
-    "CabanasRedisDown", "CabanasRateLimitingSpike",
+    "CabanasRedisDown", "CabanasRateLimitingSpike", "CabanasOutboxDead",
 }
 REQUIRED_PANELS = (  # title fragments (lower case) the dashboard must have
     "request rate by route", "5xx", "p50 / p95", "holds created / confirmed / cancelled / expired", "conflicts",

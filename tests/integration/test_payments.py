@@ -8,7 +8,8 @@ PostgreSQL with Redis (a fresh database per test). Both classes also run two ser
 database and send them the same notification at once.
 
 What the tests look at: the HTTP API, /metrics, the fake's record of what cabanas asked it, and the
-database itself (sqlite3 / psql) for the outbox, audit and inbox rows, which have no API of their own yet.
+database itself (sqlite3 / psql) for the exact outbox, audit and inbox rows. The outbox delivery worker
+runs (no SMTP configured, so email is skipped); it retries payment links through mp_preference_deliver().
 """
 
 import datetime
@@ -40,7 +41,8 @@ TOKEN = "APP_USR-fake-access-token"
 PUBLIC = "https://cabanas.example.com"
 BASE_ENV = {"RATE_LIMIT_ENABLED": "0", "JWT_SECRET": JWT, "ADMIN_ALLOWED_EMAILS": OWNER, "OWNER_EMAIL": OWNER,
             "HTTP_THREADS": "8", "DB_POOL_SIZE": "8", "PUBLIC_BASE_URL": PUBLIC,
-            "JOB_PAYMENTS_INTERVAL_SECONDS": "1", "MERCADOPAGO_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "JOB_PAYMENTS_INTERVAL_SECONDS": "1", "JOB_OUTBOX_INTERVAL_SECONDS": "1",
+            "OUTBOX_MAX_BACKOFF_SECONDS": "1", "MERCADOPAGO_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "MERCADOPAGO_ACCESS_TOKEN": TOKEN}
 
 _token = []
@@ -686,7 +688,12 @@ class PaymentChecks:
                  self.query(s, "SELECT status FROM mp_inbox WHERE resource_id = '%s'" % ghost)[0][0] == "pending",
                  15, what="the unknown payment to be rescheduled")
 
+    def link_of(self, s, code):
+        return s.get("/api/v1/reservations/" + code).json["payment_url"]
+
     def test_mercadopago_down_while_creating_the_hold(self):
+        # The hold answers 201 without a link; the outbox delivery worker (channel mercadopago) makes it
+        # later, with the same X-Idempotency-Key, so there is never a second preference.
         s = self.start()
         acc = self.accommodation(s)
         self.mp.fail("/checkout/preferences", "500", count=-1)
@@ -698,22 +705,28 @@ class PaymentChecks:
         code = h["code"]
         self.assertEqual(self.outbox(s, code, "preference"),
                          [("mercadopago", "preference", "", "mercadopago:preference:%s:1" % code)])
-        # still down: the delivery says "retry later"
+        # still down: the worker keeps retrying (and the delivery itself says "retry later")
+        wait_for(lambda: len(self.mp.requests("/checkout/preferences")) >= 3, 15, what="the worker's retries")
         r = s.req("POST", "/api/v1/_test/mercadopago/preference/" + code)
         self.assertEqual(r.json["result"], 1, r)
         self.assertIn("500", r.json["error"])
-        self.mp.clear()
-        r = s.req("POST", "/api/v1/_test/mercadopago/preference/" + code)
-        self.assertEqual((r.json["result"], r.json["error"]), (0, None), r)
-        url = s.get("/api/v1/reservations/" + code).json["payment_url"]
-        self.assertTrue(url and url.startswith("https://www.mercadopago.com.ar/"), url)
-        # done again is a no-op: no second preference
-        self.assertEqual(s.req("POST", "/api/v1/_test/mercadopago/preference/" + code).json["result"], 0)
+        sql = "SELECT status, last_error FROM outbox WHERE dedupe_key = 'mercadopago:preference:%s:1'" % code
+        wait_for(lambda: [(st, "500" in (err or "")) for st, err in self.query(s, sql)] == [("pending", True)], 10,
+                 what="the message to wait for its next attempt with MercadoPago's error")
+        self.assertIsNone(self.link_of(s, code))
+        self.mp.clear()  # MercadoPago is back
+        url = wait_for(lambda: self.link_of(s, code), 15, what="the link to appear")
+        self.assertTrue(url.startswith("https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id="), url)
+        wait_for(lambda: self.query(s, "SELECT status FROM outbox WHERE dedupe_key = 'mercadopago:preference:%s:1'"
+                                    % code) == [("sent",)], 10, what="the outbox message to be sent")
         self.assertEqual(len(self.mp.preferences()), 1)
         keys = {c["idempotency_key"] for c in self.mp.requests("/checkout/preferences")}
         self.assertEqual(keys, {"cabanas-preference-%s-1" % code}, "every try used the same key")
+        # done again is a no-op: no second preference
+        self.assertEqual(s.req("POST", "/api/v1/_test/mercadopago/preference/" + code).json["result"], 0)
+        self.assertEqual(len(self.mp.preferences()), 1)
 
-        # a timeout (3 s on the hold's path): 201 without a link
+        # a timeout (3 s on the hold's path): 201 without a link, then the worker makes it
         self.mp.fail("/checkout/preferences", "timeout", count=1, delay=6)
         t0 = time.monotonic()
         h2 = self.hold(s, acc, start=40)
@@ -722,23 +735,22 @@ class PaymentChecks:
         self.assertGreater(took, 2.5)
         self.assertLess(took, 5.5)
         self.assertEqual(len(self.outbox(s, h2["code"], "preference")), 1)
-        self.assertEqual(s.req("POST", "/api/v1/_test/mercadopago/preference/" + h2["code"]).json["result"], 0)
-        self.assertIsNotNone(s.get("/api/v1/reservations/" + h2["code"]).json["payment_url"])
+        wait_for(lambda: self.link_of(s, h2["code"]), 15, what="the second link")
 
         # slow: MercadoPago made the preference but answered after we gave up; the retry gets the same one
         self.mp.fail("/checkout/preferences", "slow", count=1, delay=4)
         h3 = self.hold(s, acc, start=60)
         self.assertIsNone(h3["payment_url"])
-        time.sleep(1.5)  # the fake finishes the slow creation
-        r = s.req("POST", "/api/v1/_test/mercadopago/preference/" + h3["code"])
-        self.assertEqual(r.json["result"], 0, r)
+        url = wait_for(lambda: self.link_of(s, h3["code"]), 15, what="the third link")
+        time.sleep(1.5)  # the slow creation finishes too
         mine = [p for p in self.mp.preferences().values() if p["request"]["external_reference"] == h3["code"]]
         self.assertEqual(len(mine), 1, "never a second live preference for one hold")
-        self.assertEqual(s.get("/api/v1/reservations/" + h3["code"]).json["payment_url"],
-                         "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=" + mine[0]["id"])
+        self.assertEqual(url, "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=" + mine[0]["id"])
+        self.assertEqual(len(self.mp.preferences()), 3)
         m = self.metrics(s)
-        self.assertEqual(metric(m, "mp_preferences_total", result="deferred"), 4)  # 3 holds + 1 retry while down
-        # the delivery's permanent failures
+        self.assertGreaterEqual(metric(m, "mp_preferences_total", result="deferred"), 5)
+        self.assertEqual(metric(m, "mp_preferences_total", result="created"), 3)
+        # the delivery's permanent failure: no such reservation
         self.assertEqual(s.req("POST", "/api/v1/_test/mercadopago/preference/RESZZZZZZZZZZ").json["result"], -1)
 
     def test_admin_fresh_payment_link(self):
