@@ -26,9 +26,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 SRC      := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 GEN_SRC  := build/gen/migrations_data.c build/gen/commit.h
 MIGRATIONS := $(sort $(wildcard migrations/*/*.sql))
+# the admin page, embedded by tools/embed_web.sh; not in GEN_SRC, so editing it rebuilds one object only
+WEB_FILES  := $(sort $(wildcard web/admin/*))
 
-OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/migrations_data.o
-ASAN_OBJ := $(patsubst %.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/migrations_data.o
+OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/migrations_data.o build/obj/gen/web_assets.o
+ASAN_OBJ := $(patsubst %.c,build-asan/obj/%.o,$(SRC)) build-asan/obj/gen/migrations_data.o \
+            build-asan/obj/gen/web_assets.o
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,build-asan/tests/%,$(UNIT_SRC))
@@ -55,6 +58,10 @@ FORCE:
 build/gen/migrations_data.c: tools/embed_migrations.sh $(MIGRATIONS)
 	@mkdir -p $(dir $@)
 	tools/embed_migrations.sh > $@.tmp && mv $@.tmp $@
+
+build/gen/web_assets.c: tools/embed_web.sh web/admin $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	tools/embed_web.sh > $@.tmp && mv $@.tmp $@
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)

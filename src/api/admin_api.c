@@ -183,7 +183,8 @@ void api_admin_accommodation_create(struct http_request *req, struct http_respon
         abort();
     accommodation_defaults(a);
     if (body && read_accommodation(body, a, 1, res) == 0) {
-        int rc = store_accommodation_create(req->app->db, a, (long long)time(NULL));
+        char actor[JOURNAL_ACTOR_MAX];
+        int rc = store_accommodation_create(req->app->db, a, (long long)time(NULL), admin_actor(req, actor));
         if (rc != DB_OK) {
             db_problem(res, rc);
         } else {
@@ -233,7 +234,9 @@ void api_admin_accommodation_patch(struct http_request *req, struct http_respons
     if (!a)
         return;
     if (read_accommodation(body, a, 0, res) == 0) {
-        int rc = store_accommodation_update(req->app->db, a, (long long)time(NULL));
+        char actor[JOURNAL_ACTOR_MAX];
+        int rc = store_accommodation_update(req->app->db, a, (long long)time(NULL), admin_actor(req, actor),
+                                            "accommodation.updated");
         if (rc != DB_OK) {
             db_problem(res, rc);
         } else {
@@ -250,7 +253,9 @@ void api_admin_accommodation_delete(struct http_request *req, struct http_respon
     if (!a)
         return;
     a->active = 0; /* deactivate: the history of its reservations stays */
-    int rc = store_accommodation_update(req->app->db, a, (long long)time(NULL));
+    char actor[JOURNAL_ACTOR_MAX];
+    int rc = store_accommodation_update(req->app->db, a, (long long)time(NULL), admin_actor(req, actor),
+                                        "accommodation.deactivated");
     if (rc != DB_OK) {
         db_problem(res, rc);
     } else {
@@ -275,38 +280,47 @@ static int query_date(struct http_request *req, const char *name, const char **o
     return 0;
 }
 
-void api_admin_reservations_list(struct http_request *req, struct http_response *res)
+int api_reservation_filter(struct http_request *req, struct reservation_filter *f, struct http_response *res)
 {
     static const char *const statuses[] = {"pre_reserved", "confirmed", "cancelled", "expired", NULL};
-    struct reservation_filter f = {0};
     long long acc = 0, limit = 50, offset = 0;
-    f.status = http_request_query(req, "status");
-    if (!f.status)
-        f.status = "";
-    int ok = !*f.status;
+    memset(f, 0, sizeof *f);
+    f->status = http_request_query(req, "status");
+    if (!f->status)
+        f->status = "";
+    int ok = !*f->status;
     for (int i = 0; statuses[i] && !ok; i++)
-        ok = strcmp(f.status, statuses[i]) == 0;
+        ok = strcmp(f->status, statuses[i]) == 0;
     if (!ok) {
         http_response_problem(res, 422, "invalid_field",
                               "status: one of pre_reserved, confirmed, cancelled, expired");
-        return;
+        return -1;
     }
-    f.q = http_request_query(req, "q");
-    if (!f.q)
-        f.q = "";
-    if (strlen(f.q) > 100) {
+    f->q = http_request_query(req, "q");
+    if (!f->q)
+        f->q = "";
+    if (strlen(f->q) > 100) {
         http_response_problem(res, 422, "invalid_field", "q: at most 100 characters");
-        return;
+        return -1;
     }
     if (input_query_int(req, "accommodation_id", 1, 1LL << 53, 0, &acc, res) < 0 ||
         input_query_int(req, "limit", 1, STORE_LIST_MAX, 50, &limit, res) < 0 ||
         input_query_int(req, "offset", 0, 1000000, 0, &offset, res) < 0 ||
-        query_date(req, "from", &f.from, res) < 0 || query_date(req, "to", &f.to, res) < 0)
+        query_date(req, "from", &f->from, res) < 0 || query_date(req, "to", &f->to, res) < 0)
+        return -1;
+    f->accommodation_id = acc;
+    f->now = (long long)time(NULL);
+    f->limit = (int)limit;
+    f->offset = (int)offset;
+    return 0;
+}
+
+void api_admin_reservations_list(struct http_request *req, struct http_response *res)
+{
+    struct reservation_filter f;
+    if (api_reservation_filter(req, &f, res) < 0)
         return;
-    f.accommodation_id = acc;
-    f.now = (long long)time(NULL);
-    f.limit = (int)limit;
-    f.offset = (int)offset;
+    long long limit = f.limit, offset = f.offset;
     struct reservation *items = NULL;
     int n = 0, total = 0;
     int rc = store_reservation_list(req->app->db, &f, &items, &n, &total);
@@ -419,7 +433,8 @@ void api_admin_block_create(struct http_request *req, struct http_response *res)
     snprintf(b.reason, sizeof b.reason, "%s", reason ? reason : "");
     snprintf(b.source, sizeof b.source, "manual");
     snprintf(b.created_by, sizeof b.created_by, "%s", req->admin_email);
-    if (booking_create_block(req->app, &b, &err) < 0) {
+    char actor[JOURNAL_ACTOR_MAX];
+    if (booking_create_block(req->app, &b, admin_actor(req, actor), &err) < 0) {
         api_booking_error(res, &err);
         return;
     }
@@ -436,15 +451,11 @@ void api_admin_block_delete(struct http_request *req, struct http_response *res)
     if (input_path_id(req, "id", "accommodation_not_found", &acc, res) < 0 ||
         input_path_id(req, "block_id", "block_not_found", &id, res) < 0)
         return;
-    int rc = store_block_delete(req->app->db, acc, id);
-    if (rc == STORE_NOT_FOUND) {
-        http_response_problem(res, 404, "block_not_found", "No block %lld on accommodation %lld", id, acc);
+    struct booking_error err;
+    char actor[JOURNAL_ACTOR_MAX];
+    if (booking_delete_block(req->app, acc, id, admin_actor(req, actor), &err) < 0) {
+        api_booking_error(res, &err);
         return;
     }
-    if (rc != DB_OK) {
-        db_problem(res, rc);
-        return;
-    }
-    log_info("block %lld on accommodation %lld deleted by %s", id, acc, req->admin_email);
     res->status = 204;
 }

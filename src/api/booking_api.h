@@ -28,7 +28,11 @@ void api_admin_blocks_list(struct http_request *req, struct http_response *res);
 void api_admin_block_create(struct http_request *req, struct http_response *res);
 void api_admin_block_delete(struct http_request *req, struct http_response *res);
 
-/* shared by both files */
+/* shared by the handler files */
+/* The filters of the admin reservation list from the query string (status, accommodation_id, from, to, q,
+ * limit, offset); the strings are borrowed from the request. 0, or -1 after a 422. */
+struct reservation_filter;
+int api_reservation_filter(struct http_request *req, struct reservation_filter *f, struct http_response *res);
 void api_booking_error(struct http_response *res, const struct booking_error *err);
 int api_code_param(struct http_request *req, struct http_response *res, const char **code);
 /* The accommodation list: active ones with the public view, or with `admin` all with the admin view. */

@@ -10,6 +10,7 @@
 #include "../core/version.h"
 #include "../payments/mercadopago.h"
 #include "../store/migrate.h"
+#include "../whatsapp/graph.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -172,6 +173,7 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
     if (c.db_rc != DB_OK)
         json_object_set_new(db, "error", json_string(db_strerror(c.db_rc)));
     json_object_set_new(checks, "database", db);
+    json_object_set_new(checks, "whatsapp", wa_health_json(app->cfg)); /* ok or disabled; never unhealthy */
 
     const char *status = c.db_rc == DB_OK ? "healthy" : "unhealthy";
     if (c.redis_state < 0) {

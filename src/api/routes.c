@@ -3,10 +3,14 @@
 
 #include "auth.h"
 #include "booking_api.h"
+#include "console_api.h"
 #include "health.h"
 #include "payments_api.h"
 #include "outbox_api.h"
 #include "testing.h"
+#include "web.h"
+#include "whatsapp_api.h"
+#include "whatsapp/webhook.h"
 
 static const struct route routes[] = {
     {"GET", "/api/v1/healthz", health_handle_healthz, ROUTE_NO_RATE_LIMIT},
@@ -46,17 +50,33 @@ static const struct route routes[] = {
     {"GET", "/api/v1/admin/payments/{payment_id}", api_admin_payment_get, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/reservations/{code}/payment-link", api_admin_reservation_payment_link,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* admin console */
+    {"GET", "/api/v1/admin/dashboard/stats", api_admin_dashboard_stats, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/calendar", api_admin_calendar, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/reservations.csv", api_admin_reservations_csv, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/audit", api_admin_audit, ROUTE_ADMIN},
+    {"GET", "/admin", web_handle_index, 0},
+    {"GET", "/admin/", web_handle_index, 0},
+    {"GET", "/admin/assets/{name}", web_handle_asset, 0},
     /* admin outbox */
     {"GET", "/api/v1/admin/outbox", api_admin_outbox_list, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/outbox/{id}/retry", api_admin_outbox_retry, ROUTE_ADMIN | ROUTE_JSON},
+    /* WhatsApp: the webhook is authenticated by its signature, and Meta's bursts are not rate limited
+     * (a 429 would only delay guests: WhatsApp redelivers) */
+    {"GET", "/api/v1/webhooks/whatsapp", wa_handle_verify, 0},
+    {"POST", "/api/v1/webhooks/whatsapp", wa_handle_webhook, ROUTE_NO_RATE_LIMIT},
+    {"GET", "/api/v1/admin/conversations", api_admin_conversations_list, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/conversations/{phone}/resume", api_admin_conversation_resume,
+     ROUTE_ADMIN | ROUTE_JSON},
     /* test-only routes last: routes_table() cuts them off unless enabled */
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/_test/effect", testing_handle_effect, ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/_test/mercadopago/preference/{code}", testing_handle_mp_preference, 0},
+    {"POST", "/api/v1/_test/whatsapp/notify", api_test_whatsapp_notify, ROUTE_JSON},
 };
 
-#define TEST_ROUTES 4
+#define TEST_ROUTES 5
 
 const struct route *routes_table(int test_endpoints, int *count)
 {

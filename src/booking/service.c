@@ -253,7 +253,7 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     return 0;
 }
 
-int booking_create_block(struct app *app, struct block *b, struct booking_error *err)
+int booking_create_block(struct app *app, struct block *b, const char *actor, struct booking_error *err)
 {
     struct date din, dout;
     if (booking_check_dates(app->cfg, b->start, b->end, &din, &dout, err) < 0)
@@ -276,7 +276,7 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     int expired = 0;
     booking_lock_acquire(app->redis, acc.id, &lock, &waited);
     metrics_observe(m_lock_wait, NULL, waited);
-    rc = store_block_create(app->db, b, (long long)time(NULL), &expired);
+    rc = store_block_create(app->db, b, (long long)time(NULL), actor, &expired);
     booking_lock_release(app->redis, &lock);
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
@@ -292,6 +292,21 @@ int booking_create_block(struct app *app, struct block *b, struct booking_error 
     }
     log_info("block %lld on accommodation %lld (%s..%s) created by %s", b->id, b->accommodation_id, b->start,
              b->end, b->created_by);
+    return 0;
+}
+
+int booking_delete_block(struct app *app, long long accommodation_id, long long block_id, const char *actor,
+                         struct booking_error *err)
+{
+    int rc = store_block_delete(app->db, accommodation_id, block_id, (long long)time(NULL), actor);
+    if (rc == STORE_NOT_FOUND)
+        return fail(err, 404, "block_not_found", "No block %lld on accommodation %lld", block_id,
+                    accommodation_id);
+    if (rc != DB_OK) {
+        booking_error_from_db(rc, err);
+        return -1;
+    }
+    log_info("block %lld on accommodation %lld deleted by %s", block_id, accommodation_id, actor);
     return 0;
 }
 

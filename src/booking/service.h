@@ -57,8 +57,13 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
                     struct booking_error *err);
 
 /* Validates and creates a block (b->accommodation_id, start, end, reason, source, created_by set by the
- * caller): 404 `accommodation_not_found`, 409 `date_overlap`, date errors as for stays. Fills b->id. */
-int booking_create_block(struct app *app, struct block *b, struct booking_error *err);
+ * caller): 404 `accommodation_not_found`, 409 `date_overlap`, date errors as for stays. Fills b->id. The
+ * audit row names `actor`. */
+int booking_create_block(struct app *app, struct block *b, const char *actor, struct booking_error *err);
+
+/* Deletes a block, freeing its nights at once: 404 `block_not_found`. The audit row names `actor`. */
+int booking_delete_block(struct app *app, long long accommodation_id, long long block_id, const char *actor,
+                         struct booking_error *err);
 
 /* The sweeper's work: expire due holds, refresh the holds_active gauge. */
 int booking_expire_due(struct app *app, int *expired);

@@ -81,7 +81,7 @@ int cli_seed(int argc, char **argv)
             a.min_nights = d->min_nights;
             a.max_nights = 30;
             a.active = 1;
-            if (store_accommodation_create(db, &a, (long long)time(NULL)) != DB_OK) {
+            if (store_accommodation_create(db, &a, (long long)time(NULL), "cli:seed") != DB_OK) {
                 fprintf(stderr, "cabanas seed: cannot create %s\n", d->name);
                 json_decref(list);
                 goto out;

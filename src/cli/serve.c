@@ -22,6 +22,10 @@
 #include "../payments/mercadopago.h"
 #include "../payments/processor.h"
 #include "booking/service.h"
+#include "whatsapp/conversation.h"
+#include "whatsapp/graph.h"
+#include "whatsapp/session.h"
+#include "whatsapp/webhook.h"
 #include "../store/migrate.h"
 
 #include <signal.h>
@@ -145,6 +149,10 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
         goto out;
     }
+    wa_graph_init();
+    wa_webhook_init();
+    wa_conversation_init();
+    wa_session_init();
     ratelimit_init();
     idempotency_init();
     struct http_hooks hooks = {0};
@@ -158,6 +166,7 @@ int cli_serve(int argc, char **argv)
     const struct route *routes = routes_table(cfg.test_endpoints, &nroutes);
     if (cfg.test_endpoints)
         log_warn("CABANAS_TEST_ENDPOINTS is on: /api/v1/_test/ routes are served (never in production)");
+    wa_inbox_start(&app); /* before the server: the webhook wakes it */
     if (http_server_start(&app, routes, nroutes, &hooks, &server, err, sizeof err) < 0) {
         log_error("http: %s", err);
         fprintf(stderr, "cabanas serve: %s\n", err);
@@ -192,6 +201,7 @@ int cli_serve(int argc, char **argv)
     http_server_stop(server);
     server = NULL;
     payments_worker_stop(); /* after the server: handlers wake it */
+    wa_inbox_stop();        /* after the server: nothing wakes it any more */
     exit_code = 0;
     log_info("stopped");
 out:
@@ -199,6 +209,7 @@ out:
     notify_worker_stop();
     http_server_stop(server);
     payments_worker_stop();
+    wa_inbox_stop();
     redis_close(app.redis);
     db_close(app.db);
     metrics_shutdown();

@@ -80,6 +80,23 @@ static const struct setting settings[] = {
     {"JOB_OUTBOX_INTERVAL_SECONDS", K_INT, "2", OFF(job_outbox_interval_s), 1, 3600, 0},
     {"SMTP_TIMEOUT_SECONDS", K_INT, "20", OFF(smtp_timeout_s), 1, 300, 0},
     {"OUTBOX_PAYMENT_LINK_WAIT_SECONDS", K_INT, "30", OFF(outbox_payment_link_wait_s), 0, 3600, 0},
+    {"WHATSAPP_ACCESS_TOKEN", K_STR, "", OFF(wa_access_token), 0, 1023, 1},
+    {"WHATSAPP_PHONE_NUMBER_ID", K_STR, "", OFF(wa_phone_number_id), 0, 63, 0},
+    {"WHATSAPP_PHONE_ID", K_STR, "", OFF(wa_phone_id), 0, 63, 0},
+    {"WHATSAPP_API_BASE", K_STR, "https://graph.facebook.com/v21.0", OFF(wa_api_base), 1, CONFIG_STR_MAX - 1,
+     0},
+    {"WHATSAPP_VERIFY_TOKEN", K_STR, "", OFF(wa_verify_token), 0, 255, 1},
+    {"WHATSAPP_APP_SECRET", K_STR, "", OFF(wa_app_secret), 0, 255, 1},
+    {"WHATSAPP_SESSION_MINUTES", K_INT, "30", OFF(wa_session_minutes), 1, 1440, 0},
+    {"WHATSAPP_HANDOFF_HOURS", K_INT, "24", OFF(wa_handoff_hours), 1, 720, 0},
+    {"WHATSAPP_REPLIES_PER_MINUTE", K_INT, "20", OFF(wa_replies_per_minute), 10, 1000, 0},
+    {"WHATSAPP_SEND_RETRIES", K_INT, "3", OFF(wa_send_retries), 0, 10, 0},
+    {"WHATSAPP_RETRY_BASE_MS", K_INT, "500", OFF(wa_retry_base_ms), 1, 60000, 0},
+    {"WHATSAPP_TIMEOUT_MS", K_INT, "10000", OFF(wa_timeout_ms), 100, 120000, 0},
+    {"WHATSAPP_BREAKER_FAILURES", K_INT, "5", OFF(wa_breaker_failures), 1, 1000, 0},
+    {"WHATSAPP_BREAKER_SECONDS", K_INT, "30", OFF(wa_breaker_seconds), 1, 3600, 0},
+    {"WHATSAPP_TEMPLATES", K_STR, "", OFF(wa_templates), 0, CONFIG_STR_MAX - 1, 0},
+    {"WHATSAPP_TEMPLATE_LANGUAGE", K_STR, "es_AR", OFF(wa_template_language), 2, 15, 0},
 };
 
 /* --- env file: parsed into a small table, consulted after the real environment --- */
@@ -506,6 +523,17 @@ int config_load(struct config *cfg, const char *env_file, char *err, size_t errl
             snprintf(err, errlen, "OWNER_EMAIL: must be one address, without spaces or control characters");
             return -1;
         }
+    if (strncmp(cfg->wa_api_base, "http://", 7) != 0 && strncmp(cfg->wa_api_base, "https://", 8) != 0) {
+        snprintf(err, errlen, "WHATSAPP_API_BASE: expected an http:// or https:// URL");
+        return -1;
+    }
+    /* the id becomes a path segment of the Graph API URL */
+    for (const char *p = config_wa_phone_id(cfg); *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+            snprintf(err, errlen,
+                     "WHATSAPP_PHONE_NUMBER_ID: expected the phone number id Meta shows (digits)");
+            return -1;
+        }
     if (*cfg->public_base_url && strncmp(cfg->public_base_url, "http://", 7) != 0 &&
         strncmp(cfg->public_base_url, "https://", 8) != 0) {
         snprintf(err, errlen, "PUBLIC_BASE_URL: expected an http:// or https:// URL");
@@ -547,6 +575,16 @@ void config_print(const struct config *cfg, FILE *out)
     }
     fprintf(out, "# database engine: %s\n", cfg->db_engine == DB_ENGINE_POSTGRES ? "postgresql" : "sqlite");
     fprintf(out, "# redis: %s\n", cfg->redis_enabled ? "enabled" : "disabled (in-process fallbacks)");
+}
+
+const char *config_wa_phone_id(const struct config *cfg)
+{
+    return cfg->wa_phone_number_id[0] ? cfg->wa_phone_number_id : cfg->wa_phone_id;
+}
+
+int config_wa_enabled(const struct config *cfg)
+{
+    return cfg->wa_access_token[0] && config_wa_phone_id(cfg)[0];
 }
 
 int config_hold_seconds(const struct config *cfg)

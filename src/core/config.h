@@ -93,7 +93,31 @@ struct config {
     int outbox_max_attempts;
     int job_outbox_interval_s;
     int outbox_payment_link_wait_s;
+
+    /* WhatsApp Cloud API (sending disabled while the access token or phone number id is empty) */
+    char wa_access_token[1024];
+    char wa_phone_number_id[64];
+    char wa_phone_id[64]; /* WHATSAPP_PHONE_ID: the name for the same setting */
+    char wa_api_base[CONFIG_STR_MAX];
+    char wa_verify_token[256];
+    char wa_app_secret[256];
+    int wa_session_minutes;
+    int wa_handoff_hours;
+    int wa_replies_per_minute;
+    int wa_send_retries;
+    int wa_retry_base_ms;
+    int wa_timeout_ms;
+    int wa_breaker_failures;
+    int wa_breaker_seconds;
+    char wa_templates[CONFIG_STR_MAX]; /* event=template_name,... for messages outside the 24-hour window */
+    char wa_template_language[16];
 };
+
+/* The WhatsApp phone number id: WHATSAPP_PHONE_NUMBER_ID, else WHATSAPP_PHONE_ID; "" when neither. */
+const char *config_wa_phone_id(const struct config *cfg);
+
+/* 1 when WhatsApp messages can be sent (access token and phone number id set). */
+int config_wa_enabled(const struct config *cfg);
 
 /* The hold duration in seconds: HOLD_SECONDS when set, else HOLD_MINUTES * 60. */
 int config_hold_seconds(const struct config *cfg);

@@ -7,6 +7,7 @@
  * dates_to_days(1970-01-01) == 0, a Thursday. No state, no I/O except the clock in dates_today(). */
 #include "dates.h"
 
+#include <string.h>
 #include <time.h>
 
 int dates_is_leap_year(int y)
@@ -143,5 +144,20 @@ int dates_today(struct date *out)
     out->y = tm.tm_year + 1900;
     out->m = tm.tm_mon + 1;
     out->d = tm.tm_mday;
+    return 0;
+}
+
+int dates_local_midnight(struct date d, long long *out)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = d.y - 1900;
+    tm.tm_mon = d.m - 1;
+    tm.tm_mday = d.d;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1)
+        return -1;
+    *out = (long long)t;
     return 0;
 }

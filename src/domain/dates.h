@@ -58,4 +58,8 @@ long dates_diff_days(struct date a, struct date b);
  * startup; a later change of TZ is not seen. */
 int dates_today(struct date *out);
 
+/* The unix time of 00:00 local time on d (mktime with the process's timezone, DST resolved by the
+ * zone's rules). Same thread-safety note as dates_today(). Returns 0, or -1 if it cannot be represented. */
+int dates_local_midnight(struct date d, long long *out);
+
 #endif

@@ -59,6 +59,9 @@ void http_response_json(struct http_response *res, int status, json_t *j);
 /* Copies `len` bytes of `body`. */
 void http_response_body(struct http_response *res, int status, const char *content_type, const char *body,
                         size_t len);
+/* Takes ownership of the malloc()ed `body` (len bytes, NUL-terminated) as the response body. */
+void http_response_body_take(struct http_response *res, int status, const char *content_type, char *body,
+                             size_t len);
 /* Adds a header (silently dropped past HTTP_MAX_RESPONSE_HEADERS; names and values are ours). */
 void http_response_header(struct http_response *res, const char *name, const char *value);
 /* RFC 9457 problem: {"type","title","status","detail","error"} as application/problem+json. */

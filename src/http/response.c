@@ -77,6 +77,14 @@ void http_response_body(struct http_response *res, int status, const char *conte
     set_body(res, copy, len);
 }
 
+void http_response_body_take(struct http_response *res, int status, const char *content_type, char *body,
+                             size_t len)
+{
+    res->status = status;
+    res->content_type = content_type;
+    set_body(res, body, len);
+}
+
 void http_response_header(struct http_response *res, const char *name, const char *value)
 {
     if (res->nheaders >= HTTP_MAX_RESPONSE_HEADERS)

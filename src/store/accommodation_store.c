@@ -2,6 +2,7 @@
 #include "booking_store.h"
 
 #include "domain/pricing.h"
+#include "journal.h"
 #include "store_util.h"
 
 #include <stdlib.h>
@@ -167,7 +168,7 @@ static void write_params(const struct accommodation *a, long long now, char bufs
     p[15] = store_ll_param(now, bufs[6]);
 }
 
-int store_accommodation_create(struct db *db, struct accommodation *a, long long now)
+int store_accommodation_create(struct db *db, struct accommodation *a, long long now, const char *actor)
 {
     static const char *sql =
         "INSERT INTO accommodations (name, type, capacity, base_price_cents, weekend_multiplier_bp, "
@@ -180,17 +181,31 @@ int store_accommodation_create(struct db *db, struct accommodation *a, long long
     char bufs[8][24], nights[PRICING_WEEKEND_NIGHTS_LEN];
     const char *p[16];
     write_params(a, now, bufs, nights, sizeof nights, p);
+    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = run(db, sql, 16, p, &r);
+    int rc = db_acquire(db, &c);
+    if (rc != DB_OK)
+        return rc;
+    if ((rc = db_begin(c)) != DB_OK)
+        goto out;
+    rc = db_exec(c, sql, 16, p, &r);
     if (rc == DB_OK) {
         a->id = store_col_ll(r, 0, 0);
         a->created_at = a->updated_at = now;
+        rc = journal_accommodation(c, now, actor, "accommodation.created", NULL, a);
     }
+    if (rc == DB_OK)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
+out:
     db_result_free(r);
+    db_release(db, c);
     return rc;
 }
 
-int store_accommodation_update(struct db *db, struct accommodation *a, long long now)
+int store_accommodation_update(struct db *db, struct accommodation *a, long long now, const char *actor,
+                               const char *action)
 {
     static const char *sql =
         "UPDATE accommodations SET name = $1, type = $2, capacity = CAST($3 AS integer), "
@@ -200,17 +215,51 @@ int store_accommodation_update(struct db *db, struct accommodation *a, long long
         "$10, "
         "amenities = $11, photos = $12, location = $13, policies = $14, active = CAST($15 AS integer), "
         "updated_at = CAST($16 AS bigint) WHERE id = CAST($17 AS bigint) RETURNING id";
+    /* the row as it was, locked until the change commits (SQLite's BEGIN IMMEDIATE already serializes) */
+    static const char *before_pg =
+        "SELECT " ACC_COLUMNS " FROM accommodations a WHERE a.id = CAST($1 AS bigint) FOR UPDATE";
+    static const char *before_sqlite =
+        "SELECT " ACC_COLUMNS " FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
     char bufs[8][24], nights[PRICING_WEEKEND_NIGHTS_LEN];
     const char *p[17];
     write_params(a, now, bufs, nights, sizeof nights, p);
     p[16] = store_ll_param(a->id, bufs[7]);
+    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = run(db, sql, 17, p, &r);
+    struct accommodation *before = malloc(sizeof *before);
+    if (!before)
+        abort();
+    int rc = db_acquire(db, &c);
+    if (rc != DB_OK) {
+        free(before);
+        return rc;
+    }
+    if ((rc = db_begin(c)) != DB_OK)
+        goto out;
+    rc = db_exec(c, db_conn_engine(c) == DB_ENGINE_POSTGRES ? before_pg : before_sqlite, 1, p + 16, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == DB_OK)
-        a->updated_at = now;
+        read_row(r, 0, before);
     db_result_free(r);
+    r = NULL;
+    if (rc == DB_OK)
+        rc = db_exec(c, sql, 17, p, &r);
+    if (rc == DB_OK && db_result_rows(r) == 0)
+        rc = STORE_NOT_FOUND;
+    if (rc == DB_OK) {
+        a->created_at = before->created_at;
+        a->updated_at = now;
+        rc = journal_accommodation(c, now, actor, action, before, a);
+    }
+    if (rc == DB_OK)
+        rc = db_commit(c);
+    else
+        db_rollback(c);
+out:
+    free(before);
+    db_result_free(r);
+    db_release(db, c);
     return rc;
 }
 

@@ -25,10 +25,14 @@
 /* Active ones only unless include_inactive. *out is malloc()ed (free() it), at most STORE_LIST_MAX. */
 int store_accommodation_list(struct db *db, int include_inactive, struct accommodation **out, int *n);
 int store_accommodation_get(struct db *db, long long id, struct accommodation *out);
-/* Inserts `a` (id, created_at, updated_at are set from the database and `now`). */
-int store_accommodation_create(struct db *db, struct accommodation *a, long long now);
-/* Writes every field of `a` (by a->id); STORE_NOT_FOUND when there is no such row. */
-int store_accommodation_update(struct db *db, struct accommodation *a, long long now);
+/* Inserts `a` (id, created_at, updated_at are set from the database and `now`) with its audit row
+ * "accommodation.created" by `actor`, in one transaction. */
+int store_accommodation_create(struct db *db, struct accommodation *a, long long now, const char *actor);
+/* Writes every field of `a` (by a->id); STORE_NOT_FOUND when there is no such row. In the same transaction
+ * the row as it was is read (locked on PostgreSQL) and the audit row `action` ("accommodation.updated",
+ * "accommodation.deactivated") by `actor` stores it with the new one. */
+int store_accommodation_update(struct db *db, struct accommodation *a, long long now, const char *actor,
+                               const char *action);
 /* 1 in *found when an accommodation with this exact name exists. */
 int store_accommodation_exists_named(struct db *db, const char *name, long long *id, int *found);
 
@@ -83,6 +87,9 @@ struct reservation_filter {
     const char *q;              /* "" = any; searched in code, name, phone, email (case-insensitive) */
     int limit, offset;
     long long now; /* decides the effective status of holds past their expiry */
+    /* keyset paging (the CSV export): only rows after this one in the list's order (created_at DESC, id
+     * DESC); 0 = from the first */
+    long long after_created_at, after_id;
 };
 
 /* *items malloc()ed (free() it). *total counts every match, regardless of limit/offset. */
@@ -98,10 +105,12 @@ int store_holds_active_count(struct db *db, long long now, int *count);
 /* --- blocks --- */
 
 /* Inserts the block and claims its nights (stale holds on them are expired first and counted in
- * *expired). DB_CONFLICT if taken. */
-int store_block_create(struct db *db, struct block *b, long long now, int *expired);
+ * *expired), with its audit row "block.created" by `actor`. DB_CONFLICT if taken. */
+int store_block_create(struct db *db, struct block *b, long long now, const char *actor, int *expired);
 int store_block_list(struct db *db, long long accommodation_id, struct block **items, int *n);
-/* STORE_NOT_FOUND when the block does not exist for that accommodation. */
-int store_block_delete(struct db *db, long long accommodation_id, long long block_id);
+/* Deletes the block and frees its nights, with its audit row "block.deleted" (before: the block) by
+ * `actor`. STORE_NOT_FOUND when the block does not exist for that accommodation. */
+int store_block_delete(struct db *db, long long accommodation_id, long long block_id, long long now,
+                       const char *actor);
 
 #endif

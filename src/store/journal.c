@@ -1,6 +1,7 @@
 /* journal.c - audit rows and outbox messages written inside the caller's transaction. See journal.h. */
 #include "journal.h"
 
+#include "domain/pricing.h"
 #include "store_util.h"
 
 #include <jansson.h>
@@ -36,7 +37,7 @@ int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message
     return db_defer(c, sql, 8, p);
 }
 
-int journal_plan(const char *event, const struct reservation *r,
+int journal_plan(const char *event, const struct reservation *r, const char *actor,
                  struct journal_recipient out[JOURNAL_MAX_RECIPIENTS])
 {
     int guest = 0, owner = 0;
@@ -50,9 +51,11 @@ int journal_plan(const char *event, const struct reservation *r,
     int n = 0;
     if (guest && r->guest_email[0])
         out[n++] = (struct journal_recipient){"email", r->guest_email};
-    /* on WhatsApp the bot itself answers with the new hold; later events still reach the guest there */
-    if (guest && r->guest_phone[0] &&
-        !(strcmp(event, "hold_created") == 0 && strcmp(r->channel, "whatsapp") == 0))
+    /* what the guest just did on WhatsApp the bot answers there itself, and a hold made on WhatsApp is
+     * answered there with its code and link; every other change reaches the guest on WhatsApp too */
+    int answered_by_bot = (actor && strcmp(actor, "bot:whatsapp") == 0) ||
+                          (strcmp(event, "hold_created") == 0 && strcmp(r->channel, "whatsapp") == 0);
+    if (guest && r->guest_phone[0] && !answered_by_bot)
         out[n++] = (struct journal_recipient){"whatsapp", r->guest_phone};
     if (owner)
         out[n++] = (struct journal_recipient){"email", "owner"};
@@ -96,7 +99,7 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
                           after_json);
     free(after_json);
     struct journal_recipient to[JOURNAL_MAX_RECIPIENTS];
-    int n = rc == DB_OK ? journal_plan(event, after, to) : 0;
+    int n = rc == DB_OK ? journal_plan(event, after, actor, to) : 0;
     for (int i = 0; i < n && rc == DB_OK; i++) {
         char key[128 + GUEST_EMAIL_MAX];
         snprintf(key, sizeof key, "%s:%s:%s:%s", event, after->code, to[i].channel, to[i].recipient);
@@ -108,4 +111,85 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
         rc = outbox_enqueue(c, now, &m);
     }
     return rc;
+}
+
+/* Stored JSON text (validated on the way in) back to JSON; `fallback` when it does not parse. */
+static json_t *stored_json(const char *text, json_t *fallback)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    if (!j)
+        return fallback;
+    json_decref(fallback);
+    return j;
+}
+
+static char *dump_sorted(json_t *o)
+{
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+char *journal_accommodation_json(const struct accommodation *a)
+{
+    char nights[PRICING_WEEKEND_NIGHTS_LEN];
+    pricing_format_weekend_nights(a->weekend_mask, nights, sizeof nights);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:I, s:i, s:s, s:i, s:i, s:s, s:s, s:s, s:b}", "id",
+                          (json_int_t)a->id, "name", a->name, "type", a->type, "capacity", a->capacity,
+                          "base_price_cents", (json_int_t)a->base_cents, "weekend_multiplier_bp",
+                          a->weekend_multiplier_bp, "weekend_nights", nights, "min_nights", a->min_nights,
+                          "max_nights", a->max_nights, "currency", a->currency, "description", a->description,
+                          "location", a->location, "active", a->active);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "amenities", stored_json(a->amenities, json_array()));
+    json_object_set_new(o, "photos", stored_json(a->photos, json_array()));
+    json_object_set_new(o, "policies", stored_json(a->policies, json_object()));
+    return dump_sorted(o);
+}
+
+char *journal_block_json(const struct block *b)
+{
+    return dump_sorted(json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)b->id,
+                                 "accommodation_id", (json_int_t)b->accommodation_id, "start", b->start,
+                                 "end", b->end, "reason", b->reason, "source", b->source, "created_by",
+                                 b->created_by));
+}
+
+/* One audit row for an entity whose before/after are given as already serialized JSON (or NULL). */
+static int journal_entity(struct db_conn *c, long long now, const char *actor, const char *action,
+                          const char *entity, long long id, char *before, char *after, int want_before,
+                          int want_after)
+{
+    char idbuf[24];
+    int rc = DB_ERR;
+    if ((!want_before || before) && (!want_after || after))
+        rc = audit_record(c, now, actor, action, entity, store_ll_param(id, idbuf), before, after);
+    free(before);
+    free(after);
+    return rc;
+}
+
+int journal_accommodation(struct db_conn *c, long long now, const char *actor, const char *action,
+                          const struct accommodation *before, const struct accommodation *after)
+{
+    const struct accommodation *which = after ? after : before;
+    if (!which)
+        return DB_ERR;
+    return journal_entity(c, now, actor, action, "accommodation", which->id,
+                          before ? journal_accommodation_json(before) : NULL,
+                          after ? journal_accommodation_json(after) : NULL, before != NULL, after != NULL);
+}
+
+int journal_block(struct db_conn *c, long long now, const char *actor, const char *action,
+                  const struct block *before, const struct block *after)
+{
+    const struct block *which = after ? after : before;
+    if (!which)
+        return DB_ERR;
+    return journal_entity(c, now, actor, action, "block", which->id,
+                          before ? journal_block_json(before) : NULL,
+                          after ? journal_block_json(after) : NULL, before != NULL, after != NULL);
 }

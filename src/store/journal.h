@@ -2,7 +2,7 @@
  * transaction: an audit row (who, what, before, after) and the messages people must get (the outbox).
  * A committed change therefore always has both, and a rolled-back one has neither.
  *
- * Actors: "admin:<email>", "api", "webhook:mercadopago", "bot:whatsapp", "job:<name>". */
+ * Actors: "admin:<email>", "api", "webhook:mercadopago", "bot:whatsapp", "job:<name>", "cli:<command>". */
 #ifndef CABANAS_JOURNAL_H
 #define CABANAS_JOURNAL_H
 
@@ -37,19 +37,32 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
 
 /* The messages of a reservation event: which channel goes to whom. Pure. Events: hold_created,
  * booking_confirmed, hold_expired, booking_cancelled, payment_needs_refund, payment_refunded. The guest gets
- * email when an address is known and WhatsApp when a phone is (the bot answers a hold created on WhatsApp
- * itself); the owner ("owner") is told of confirmations, cancellations and payment trouble. Channels not
- * configured are marked skipped at delivery, so planning needs no configuration. Returns the count. */
+ * email when an address is known and WhatsApp when a phone is (except what the bot answers itself: a hold
+ * made on WhatsApp, and whatever the guest did through the bot, actor "bot:whatsapp"); the owner ("owner") is
+ * told of confirmations, cancellations and payment trouble. Channels not configured are marked skipped at
+ * delivery, so planning needs no configuration. Returns the count. */
 struct journal_recipient {
     const char *channel;
     const char *recipient;
 };
 #define JOURNAL_MAX_RECIPIENTS 4
-int journal_plan(const char *event, const struct reservation *r,
+int journal_plan(const char *event, const struct reservation *r, const char *actor,
                  struct journal_recipient out[JOURNAL_MAX_RECIPIENTS]);
 
 /* The reservation as the JSON the audit log stores (money in centavos, as in the database). Caller
  * free()s. NULL on allocation failure. */
 char *journal_reservation_json(const struct reservation *r);
+
+/* The accommodation and the block as the audit log stores them (database units: centavos, basis points;
+ * amenities, photos and policies as JSON). Caller free()s; NULL on allocation failure. */
+char *journal_accommodation_json(const struct accommodation *a);
+char *journal_block_json(const struct block *b);
+
+/* An accommodation or block change: one audit row, entity "accommodation" / "block", entity_id the id,
+ * before/after the JSON above (NULL for a creation / a deletion). */
+int journal_accommodation(struct db_conn *c, long long now, const char *actor, const char *action,
+                          const struct accommodation *before, const struct accommodation *after);
+int journal_block(struct db_conn *c, long long now, const char *actor, const char *action,
+                  const struct block *before, const struct block *after);
 
 #endif

@@ -387,9 +387,12 @@ out:
 int store_reservation_list(struct db *db, const struct reservation_filter *f, struct reservation **items,
                            int *n, int *total)
 {
-    /* $1 status, $2 accommodation, $3..$4 dates, $5 q, $6 its LIKE pattern, $9 now */
+    /* $1 status, $2 accommodation, $3..$4 dates, $5 q, $6 its LIKE pattern, $9 now, $10..$11 the keyset
+     * cursor (created_at, id) of the last row already read (0 = none) */
 #define LIST_FILTER                                                                                          \
     " WHERE ($1 = '' OR " EFFECTIVE_STATUS " = $1) "                                                         \
+    "AND (CAST($10 AS bigint) = 0 OR r.created_at < CAST($10 AS bigint) OR (r.created_at = CAST($10 AS "     \
+    "bigint) AND r.id < CAST($11 AS bigint))) "                                                              \
     "AND (CAST($2 AS bigint) = 0 OR r.accommodation_id = CAST($2 AS bigint)) "                               \
     "AND r.check_out > $3 AND r.check_in < $4 "                                                              \
     "AND ($5 = '' OR lower(r.code) LIKE $6 OR lower(r.guest_name) LIKE $6 OR r.guest_phone LIKE $6 "         \
@@ -397,7 +400,7 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
     static const char *sql = "SELECT " RES_COLUMNS ", count(*) OVER ()" RES_FROM LIST_FILTER
                              "ORDER BY r.created_at DESC, r.id DESC LIMIT CAST($7 AS integer) "
                              "OFFSET CAST($8 AS integer)";
-    char acc[24], lim[24], off[24], nowb[24], like[300];
+    char acc[24], lim[24], off[24], nowb[24], cur_at[24], cur_id[24], like[300];
     size_t ql = strlen(f->q);
     size_t k = 0;
     like[k++] = '%';
@@ -417,7 +420,9 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
                             like,
                             store_ll_param(f->limit, lim),
                             store_ll_param(f->offset, off),
-                            store_ll_param(f->now, nowb)};
+                            store_ll_param(f->now, nowb),
+                            store_ll_param(f->after_created_at, cur_at),
+                            store_ll_param(f->after_id, cur_id)};
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *items = NULL;
@@ -425,19 +430,19 @@ int store_reservation_list(struct db *db, const struct reservation_filter *f, st
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
-    rc = db_exec(c, sql, 9, params, &r);
+    rc = db_exec(c, sql, 11, params, &r);
     if (rc == DB_OK) {
         *items = store_rows_read(r, sizeof **items, read_any_reservation, n);
         int rows = *n;
         *total = rows ? (int)store_col_ll(r, 0, RES_NCOLS) : 0;
         if (rows == 0 && f->offset > 0) {
             /* past the end: count separately so the client still learns the total */
-            /* the same 9 parameters: $7 and $8 are referenced so both statements take one list */
+            /* the same 11 parameters: $7 and $8 are referenced so both statements take one list */
             static const char *count_sql =
                 "SELECT count(*)" RES_FROM LIST_FILTER
                 "AND CAST($7 AS integer) IS NOT NULL AND CAST($8 AS integer) IS NOT NULL";
             struct db_result *cr = NULL;
-            if (db_exec(c, count_sql, 9, params, &cr) == DB_OK)
+            if (db_exec(c, count_sql, 11, params, &cr) == DB_OK)
                 *total = (int)store_col_ll(cr, 0, 0);
             db_result_free(cr);
         }
@@ -521,7 +526,7 @@ static void read_any_block(const struct db_result *r, int row, void *b)
     read_block(r, row, b);
 }
 
-int store_block_create(struct db *db, struct block *b, long long now, int *expired)
+int store_block_create(struct db *db, struct block *b, long long now, const char *actor, int *expired)
 {
     static const char *insert = "INSERT INTO blocks (accommodation_id, start_date, end_date, reason, source, "
                                 "created_by, created_at) VALUES (CAST($1 AS bigint), $2, $3, $4, $5, $6, "
@@ -551,6 +556,8 @@ int store_block_create(struct db *db, struct block *b, long long now, int *expir
     b->created_at = now;
     const char *cp[] = {acc, b->start, b->end, db_result_value(r, 0, 0)};
     if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
+        goto rollback;
+    if ((rc = journal_block(c, now, actor, "block.created", NULL, b)) != DB_OK)
         goto rollback;
     if ((rc = db_commit(c)) != DB_OK)
         *expired = 0;
@@ -587,12 +594,13 @@ int store_block_list(struct db *db, long long accommodation_id, struct block **i
     return rc;
 }
 
-int store_block_delete(struct db *db, long long accommodation_id, long long block_id)
+int store_block_delete(struct db *db, long long accommodation_id, long long block_id, long long now,
+                       const char *actor)
 {
     static const char *unclaim = "DELETE FROM stay_claims WHERE block_id = CAST($2 AS bigint) "
                                  "AND accommodation_id = CAST($1 AS bigint)";
     static const char *del = "DELETE FROM blocks WHERE id = CAST($2 AS bigint) "
-                             "AND accommodation_id = CAST($1 AS bigint) RETURNING id";
+                             "AND accommodation_id = CAST($1 AS bigint) RETURNING " BLOCK_COLUMNS;
     char acc[24], id[24];
     const char *params[] = {store_ll_param(accommodation_id, acc), store_ll_param(block_id, id)};
     struct db_conn *c = NULL;
@@ -610,6 +618,12 @@ int store_block_delete(struct db *db, long long accommodation_id, long long bloc
     if (db_result_rows(r) == 0) {
         db_rollback(c);
         rc = STORE_NOT_FOUND;
+        goto out;
+    }
+    struct block before;
+    read_block(r, 0, &before);
+    if ((rc = journal_block(c, now, actor, "block.deleted", &before, NULL)) != DB_OK) {
+        db_rollback(c);
         goto out;
     }
     rc = db_commit(c);

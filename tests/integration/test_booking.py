@@ -1095,15 +1095,16 @@ class BookingChecks:
         self.assertEqual(r.status, 200, r)
         audit = self.db_rows(s, "SELECT entity_id, actor, action, before, after FROM audit_log ORDER BY id")
         self.assertEqual([(x[0], x[1], x[2]) for x in audit],
-                         [(a["code"], "api", "reservation.hold_created"),
+                         [(str(acc), "admin:" + OWNER, "accommodation.created"),
+                          (a["code"], "api", "reservation.hold_created"),
                           (b["code"], "api", "reservation.hold_created"),
                           (a["code"], "admin:" + OWNER, "reservation.booking_confirmed"),
                           (b["code"], "api", "reservation.booking_cancelled")])
-        self.assertIsNone(audit[0][3])
-        self.assertEqual(json.loads(audit[2][3])["status"], "pre_reserved")
-        after = json.loads(audit[2][4])
+        self.assertIsNone(audit[1][3])
+        self.assertEqual(json.loads(audit[3][3])["status"], "pre_reserved")
+        after = json.loads(audit[3][4])
         self.assertEqual((after["status"], after["payment_status"], after["code"]), ("confirmed", "paid", a["code"]))
-        self.assertEqual(json.loads(audit[3][4])["cancel_reason"], "no puedo")
+        self.assertEqual(json.loads(audit[4][4])["cancel_reason"], "no puedo")
         # (the delivery worker may already have sent or skipped them: their status is not the point here;
         # tests/integration/test_notifications.py covers delivery)
         out = self.db_rows(s, "SELECT reservation_code, channel, template, recipient FROM outbox ORDER BY id")

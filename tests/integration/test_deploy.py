@@ -135,7 +135,6 @@ class EnvTemplateTest(ServerTestCase):
         self.assertEqual(missing, set(), "settings[] rows missing from the template")
         self.assertEqual(set(COMING) - keys, set(), "integration placeholders missing")
         text = open(TEMPLATE).read()
-        self.assertIn("(coming with the WhatsApp feature; not read yet)", text)
         self.assertIn("(coming with the iCal feature; not read yet)", text)
         self.assertGreaterEqual(text.count("openssl rand -hex 32"), 2, "how to make JWT_SECRET and ICS_SALT")
         for key in REQUIRED:
@@ -685,8 +684,9 @@ class StartScriptTest(ServerTestCase):
         applied = [int(m) for s in (a, b) for m in re.findall(r"cabanas migrate: applied (\d+)", s.log())]
         self.assertEqual(len(applied), 2, "each machine ran migrate once")
         status = run([BIN, "migrate", "--status"], env={"DATABASE_URL": url})
-        latest = int(re.search(rb"latest (\d+)", status.stdout).group(1))
-        self.assertEqual(sum(applied), latest, "every migration applied exactly once across both machines")
+        # versions may have gaps between feature branches: count the migration files
+        files = len(glob.glob(os.path.join(ROOT, "migrations", "postgres", "*.sql")))
+        self.assertEqual(sum(applied), files, "every migration applied exactly once across both machines")
         self.assertIn(b"up to date", status.stdout)
 
 

@@ -93,8 +93,10 @@ class EngineChecks:
         total_applied = sum(int(re.search(rb"applied (\d+)", o).group(1)) for o, _ in outs)
         status = subprocess.run([BIN, "migrate", "--status"], env=env, stdout=subprocess.PIPE, timeout=30)
         self.assertIn(b"up to date", status.stdout)
-        latest = int(re.search(rb"latest (\d+)", status.stdout).group(1))
-        self.assertEqual(total_applied, latest, "each migration applied exactly once across the three runs")
+        # versions are assigned per feature branch and may have gaps: count the migration files
+        engine = "postgres" if url.startswith("postgres") else "sqlite"
+        files = len(os.listdir(os.path.join(harness.ROOT, "migrations", engine)))
+        self.assertEqual(total_applied, files, "each migration applied exactly once across the three runs")
 
     def test_serve_refuses_a_schema_behind(self):
         url = self.fresh_database_url()

@@ -168,7 +168,8 @@ static void test_apply_all_then_none(void **state)
 
     assert_int_equal(migrate_apply(f->conn, &applied, err, sizeof err), DB_OK);
     assert_string_equal(err, "");
-    assert_int_equal(applied, latest);
+    /* versions are assigned per feature branch and may have gaps until every branch is merged: the count
+     * applied is the number of migrations, the version reached is the latest */
     assert_int_equal(applied, migrations_sqlite_count);
     assert_int_equal(migrate_current(f->conn, &version), DB_OK);
     assert_int_equal(version, latest);
