@@ -277,7 +277,7 @@ void mp_preference_after_hold(struct app *app, struct reservation *r)
     int c = preference_create(cfg, r, 1, MP_CREATE_TIMEOUT_MS, &pref, err, sizeof err);
     if (c == 0) {
         const char *url = link_of(cfg, &pref);
-        int rc = store_mp_preference_saved(app->db, r->code, 1, pref.id, url, now);
+        int rc = store_mp_preference_saved(app->db, r->code, 1, pref.id, url, NULL, now);
         if (rc == DB_OK) {
             snprintf(r->payment_url, sizeof r->payment_url, "%s", url);
             count_preference("created");
@@ -296,6 +296,13 @@ void mp_preference_after_hold(struct app *app, struct reservation *r)
         log_error("reservation %s: no payment link (%s) and the retry could not be queued (%s); an admin can "
                   "make one with POST /api/v1/admin/reservations/%s/payment-link",
                   r->code, err, db_strerror(rc), r->code);
+}
+
+/* The phone of a guest who booked on WhatsApp: a link made after the bot's answer must be sent there
+ * (journal_plan leaves a WhatsApp hold's notice to the bot, which answered before the link existed). */
+static const char *whatsapp_guest(const struct reservation *r)
+{
+    return strcmp(r->channel, "whatsapp") == 0 && r->guest_phone[0] ? r->guest_phone : NULL;
 }
 
 int mp_preference_deliver(struct app *app, const char *reservation_code, char *err, size_t errlen)
@@ -333,7 +340,8 @@ int mp_preference_deliver(struct app *app, const char *reservation_code, char *e
         count_preference(c > 0 ? "deferred" : "failed");
         return c;
     }
-    rc = store_mp_preference_saved(app->db, reservation_code, generation, pref.id, link_of(cfg, &pref), now);
+    rc = store_mp_preference_saved(app->db, reservation_code, generation, pref.id, link_of(cfg, &pref),
+                                   whatsapp_guest(&r), now);
     if (rc == STORE_INVALID_STATE)
         return 0; /* an admin made a fresh link meanwhile: that generation has its own delivery */
     if (rc != DB_OK) {
@@ -397,7 +405,8 @@ int mp_payment_link_refresh(struct app *app, const char *code, struct reservatio
     out->payment_url[0] = '\0';
     int c = preference_create(cfg, out, generation, MP_RETRY_TIMEOUT_MS, &pref, why, sizeof why);
     if (c == 0)
-        rc = store_mp_preference_saved(app->db, code, generation, pref.id, link_of(cfg, &pref), now);
+        rc = store_mp_preference_saved(app->db, code, generation, pref.id, link_of(cfg, &pref),
+                                       whatsapp_guest(out), now);
     if (c != 0 || rc != DB_OK) {
         if (c == 0)
             snprintf(why, sizeof why, "database: %s", db_strerror(rc));

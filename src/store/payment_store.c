@@ -699,7 +699,7 @@ int store_mp_preference_get(struct db *db, const char *code, struct mp_preferenc
 }
 
 int store_mp_preference_saved(struct db *db, const char *code, int generation, const char *preference_id,
-                              const char *init_point, long long now)
+                              const char *init_point, const char *whatsapp_phone, long long now)
 {
     static const char *upsert =
         "INSERT INTO mp_preferences (reservation_code, generation, preference_id, init_point, last_error, "
@@ -730,6 +730,17 @@ int store_mp_preference_saved(struct db *db, const char *code, int generation, c
                                           preference_id, "generation", generation));
         rc = audit_record(c, now, ACTOR, "reservation.payment_link", "reservation", code, NULL, after);
         free(after);
+    }
+    if (rc == DB_OK && whatsapp_phone && *whatsapp_phone) {
+        /* the hold's WhatsApp notice carries the link: "Tenés una reserva pendiente … Pagala acá: …" */
+        char key[96];
+        snprintf(key, sizeof key, "payment_link:%s:%d:whatsapp", code, generation);
+        struct outbox_message m = {.channel = "whatsapp",
+                                   .template_name = "hold_created",
+                                   .recipient = whatsapp_phone,
+                                   .reservation_code = code,
+                                   .dedupe_key = key};
+        rc = outbox_enqueue(c, now, &m);
     }
     rc = finish_tx(c, rc);
 out:

@@ -161,9 +161,11 @@ int store_mp_preference_get(struct db *db, const char *code, struct mp_preferenc
 
 /* Stores a created preference of `generation` and the reservation's payment_url, one transaction (with
  * an audit row). STORE_INVALID_STATE when the row has moved on to another generation meanwhile (an
- * admin's fresh link): then nothing is written. */
+ * admin's fresh link): then nothing is written. `whatsapp_phone` (may be NULL): a guest who booked on
+ * WhatsApp and did not get this link in the bot's answer; the link is sent there (outbox, same
+ * transaction). */
 int store_mp_preference_saved(struct db *db, const char *code, int generation, const char *preference_id,
-                              const char *init_point, long long now);
+                              const char *init_point, const char *whatsapp_phone, long long now);
 
 /* A failed attempt for `generation`: records the error and queues the retry in the outbox (channel
  * mercadopago, template preference, one message per hold and generation). One transaction. */

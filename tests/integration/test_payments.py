@@ -753,6 +753,18 @@ class PaymentChecks:
         # the delivery's permanent failure: no such reservation
         self.assertEqual(s.req("POST", "/api/v1/_test/mercadopago/preference/RESZZZZZZZZZZ").json["result"], -1)
 
+        # a hold made on WhatsApp: the bot answered without the link, so the late link is sent there
+        self.mp.fail("/checkout/preferences", "500", count=1)
+        h4 = self.hold(s, acc, start=80, channel="whatsapp")
+        self.assertIsNone(h4["payment_url"])
+        wait_for(lambda: self.link_of(s, h4["code"]), 15, what="the WhatsApp hold's link")
+        rows = self.query(s, "SELECT channel, template, recipient FROM outbox WHERE reservation_code = '%s' "
+                             "AND dedupe_key LIKE 'payment_link:%%'" % h4["code"])
+        self.assertEqual([tuple(x) for x in rows], [("whatsapp", "hold_created", "5491155550000")])
+        # a web hold's late link goes in its email (which waits for it), not in a second WhatsApp notice
+        self.assertEqual(self.query(s, "SELECT count(*) FROM outbox WHERE reservation_code = '%s' AND dedupe_key "
+                                       "LIKE 'payment_link:%%'" % h2["code"]), [("0",)])
+
     def test_admin_fresh_payment_link(self):
         s = self.start()
         h = self.hold(s, self.accommodation(s))
