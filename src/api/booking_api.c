@@ -6,6 +6,7 @@
 
 #include "booking/service.h"
 #include "input.h"
+#include "payments_api.h"
 #include "outbox_api.h"
 #include "present.h"
 #include "store/booking_store.h"
@@ -255,6 +256,7 @@ void api_reservation_show(struct http_request *req, struct http_response *res, i
     if (admin) {
         json_t *messages = api_reservation_messages(req->app, r.code);
         json_object_set_new(j, "messages", messages ? messages : json_null());
+        json_object_set_new(j, "payments", payments_api_for_reservation(req->app, r.code));
     }
     http_response_json(res, 200, j);
 }

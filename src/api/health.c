@@ -8,6 +8,7 @@
 #include "../core/buf.h"
 #include "../core/metrics.h"
 #include "../core/version.h"
+#include "../payments/mercadopago.h"
 #include "../store/ical_store.h"
 #include "../store/migrate.h"
 #include "../whatsapp/graph.h"
@@ -195,6 +196,7 @@ void health_handle_healthz(struct http_request *req, struct http_response *res)
         if (c.db_rc == DB_OK)
             status = "degraded";
     }
+    json_object_set_new(checks, "mercadopago", mp_health_check(app->cfg)); /* configuration, no network */
     /* from configuration only: no SMTP round trip per probe */
     json_object_set_new(checks, "smtp",
                         json_pack("{s:s}", "status", app->cfg->smtp_url[0] ? "ok" : "disabled"));

@@ -93,6 +93,7 @@ json_t *present_reservation(const struct reservation *r, long long now, int admi
     json_object_set_new(j, "created_at", present_time(r->created_at));
     json_object_set_new(j, "confirmed_at", present_time(r->confirmed_at));
     json_object_set_new(j, "cancelled_at", present_time(r->cancelled_at));
+    json_object_set_new(j, "payment_url", r->payment_url[0] ? json_string(r->payment_url) : json_null());
     if (admin) {
         json_object_set_new(j, "guest_name", json_string(r->guest_name));
         json_object_set_new(j, "guest_phone", json_string(r->guest_phone));

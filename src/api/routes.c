@@ -6,6 +6,7 @@
 #include "console_api.h"
 #include "health.h"
 #include "ical_api.h"
+#include "payments_api.h"
 #include "outbox_api.h"
 #include "testing.h"
 #include "web.h"
@@ -43,6 +44,13 @@ static const struct route routes[] = {
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/admin/reservations/{code}/cancel", api_admin_reservation_cancel,
      ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
+    /* payments: MercadoPago notifications (the second path is the older one) and the admin views */
+    {"POST", "/api/v1/webhooks/mercadopago", payments_handle_webhook, 0},
+    {"POST", "/api/v1/mercadopago/webhook", payments_handle_webhook, 0},
+    {"GET", "/api/v1/admin/payments", api_admin_payments_list, ROUTE_ADMIN},
+    {"GET", "/api/v1/admin/payments/{payment_id}", api_admin_payment_get, ROUTE_ADMIN},
+    {"POST", "/api/v1/admin/reservations/{code}/payment-link", api_admin_reservation_payment_link,
+     ROUTE_ADMIN | ROUTE_JSON | ROUTE_IDEMPOTENT},
     /* admin console */
     {"GET", "/api/v1/admin/dashboard/stats", api_admin_dashboard_stats, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/calendar", api_admin_calendar, ROUTE_ADMIN},
@@ -76,10 +84,11 @@ static const struct route routes[] = {
     {"GET", "/api/v1/_test/sleep", testing_handle_sleep, 0},
     {"POST", "/api/v1/_test/echo", testing_handle_echo, ROUTE_JSON | ROUTE_IDEMPOTENT},
     {"POST", "/api/v1/_test/effect", testing_handle_effect, ROUTE_JSON | ROUTE_IDEMPOTENT},
+    {"POST", "/api/v1/_test/mercadopago/preference/{code}", testing_handle_mp_preference, 0},
     {"POST", "/api/v1/_test/whatsapp/notify", api_test_whatsapp_notify, ROUTE_JSON},
 };
 
-#define TEST_ROUTES 4
+#define TEST_ROUTES 5
 
 const struct route *routes_table(int test_endpoints, int *count)
 {

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "lock.h"
+#include "payments/mercadopago.h"
 #include "notify/worker.h"
 #include "store/booking_store.h"
 
@@ -195,6 +196,7 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
         return -1;
     }
     snprintf(out->accommodation_name, sizeof out->accommodation_name, "%s", acc.name);
+    mp_preference_after_hold(app, out); /* the deposit's link; never fails the hold */
     const char *labels[] = {channel};
     metrics_inc(m_created, labels, 1);
     log_info("reservation %s: created pre_reserved (accommodation %lld, %s..%s, channel %s, expires in %d s)",

@@ -20,6 +20,8 @@
 #include "../jobs/sweeper.h"
 #include "../notify/worker.h"
 #include "../net/http_client.h"
+#include "../payments/mercadopago.h"
+#include "../payments/processor.h"
 #include "booking/service.h"
 #include "ical/ical_export.h"
 #include "ical/ical_sync.h"
@@ -150,6 +152,7 @@ int cli_serve(int argc, char **argv)
         log_info("ICS_SALT is not set: the published iCal calendars are disabled (feeds still import)");
     else if (strlen(cfg.ics_salt) < 32)
         log_warn("ICS_SALT is shorter than 32 bytes: calendar URL tokens are easier to guess");
+    payments_init();
     notify_init();
     if (notify_check_config(&cfg) < 0) {
         fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
@@ -187,6 +190,7 @@ int cli_serve(int argc, char **argv)
     printf("cabanas: serving on http://%s:%d\n", shown_host, cfg.port);
     fflush(stdout);
     sweeper = sweeper_start(&app);
+    payments_worker_start(&app);
     if (notify_worker_start(&app) < 0) {
         fprintf(stderr, "cabanas serve: the outbox worker cannot start\n");
         goto out;
@@ -208,7 +212,8 @@ int cli_serve(int argc, char **argv)
     notify_worker_stop();
     http_server_stop(server);
     server = NULL;
-    wa_inbox_stop(); /* after the server: nothing wakes it any more */
+    payments_worker_stop(); /* after the server: handlers wake it */
+    wa_inbox_stop();        /* after the server: nothing wakes it any more */
     exit_code = 0;
     log_info("stopped");
 out:
@@ -216,6 +221,7 @@ out:
     periodic_stop(sweeper);
     notify_worker_stop();
     http_server_stop(server);
+    payments_worker_stop();
     wa_inbox_stop();
     redis_close(app.redis);
     db_close(app.db);

@@ -73,6 +73,7 @@ static const struct setting settings[] = {
      0},
     {"MERCADOPAGO_WEBHOOK_SECRET", K_STR, "", OFF(mp_webhook_secret), 0, 511, 1},
     {"MERCADOPAGO_SIGNATURE_MAX_AGE_SECONDS", K_INT, "600", OFF(mp_signature_max_age_s), 1, 86400, 0},
+    {"JOB_PAYMENTS_INTERVAL_SECONDS", K_INT, "5", OFF(job_payments_interval_s), 1, 3600, 0},
     {"SMTP_URL", K_URL, "", OFF(smtp_url), 0, CONFIG_STR_MAX - 1, 0},
     {"SMTP_USERNAME", K_STR, "", OFF(smtp_username), 0, 255, 0},
     {"SMTP_PASSWORD", K_STR, "", OFF(smtp_password), 0, 511, 1},

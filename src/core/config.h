@@ -86,6 +86,7 @@ struct config {
     char mp_api_base[CONFIG_STR_MAX];
     char mp_webhook_secret[512];
     int mp_signature_max_age_s;
+    int job_payments_interval_s;
 
     /* notifications: the outbox and its channels (email disabled while SMTP_URL is empty) */
     char smtp_url[CONFIG_STR_MAX];

@@ -1,12 +1,12 @@
 /* channels.c - the channel table. See channels.h.
  *
- * Merge point (the lead connects it when the payments branch lands):
- *   - "mercadopago": mercadopago_deliver's body becomes
- *         return mp_preference_deliver(app, row->reservation_code, err, errlen);
- *     (its 0 / 1 / -1 are OUTBOX_SENT / OUTBOX_RETRY / OUTBOX_FAILED). */
+ * Both merge points are connected: "whatsapp" is the WhatsApp sender (whatsapp/notify.h), and
+ * "mercadopago" is payments/mercadopago.h's mp_preference_deliver (the hold's payment link, retried),
+ * whose 0 / 1 / -1 are OUTBOX_SENT / OUTBOX_RETRY / OUTBOX_FAILED. */
 #include "channels.h"
 
 #include "email.h"
+#include "payments/mercadopago.h"
 #include "whatsapp/notify.h"
 
 #include <stdio.h>
@@ -58,13 +58,14 @@ static int mercadopago_enabled(const struct config *cfg)
 static int mercadopago_deliver(struct app *app, const struct outbox_row *row, char *provider_id, size_t plen,
                                char *err, size_t errlen)
 {
-    (void)app;
-    (void)row;
     (void)provider_id;
     (void)plen;
-    /* TODO(merge): return mp_preference_deliver(app, row->reservation_code, err, errlen); */
-    snprintf(err, errlen, "mercadopago delivery is not wired into this build (payments branch)");
-    return OUTBOX_FAILED;
+    if (!row->reservation_code[0]) {
+        snprintf(err, errlen, "a mercadopago message names no reservation");
+        return OUTBOX_FAILED;
+    }
+    int c = mp_preference_deliver(app, row->reservation_code, err, errlen);
+    return c == 0 ? OUTBOX_SENT : c > 0 ? OUTBOX_RETRY : OUTBOX_FAILED;
 }
 
 static const struct outbox_channel channels[] = {

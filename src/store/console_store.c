@@ -185,17 +185,16 @@ int store_outbox_dead_count(struct db *db, int *dead)
     return count_one(db, sql, 0, dead);
 }
 
-/* The three functions below are placeholders for tables other branches add. Each says what its query must
- * count; replace the body with that query (one statement, as store_outbox_dead_count) when the table
- * lands, and the dashboard shows the number instead of null. */
+/* The function below is a placeholder for a table another branch adds. It says what its query must count;
+ * replace the body with that query when the table lands, and the dashboard shows the number instead of
+ * null. */
 
 int store_payments_needing_refund(struct db *db, int *count)
 {
-    /* payments (the MercadoPago issue): count(*) of payments whose status is 'needs_refund' (approved
-     * for a hold whose nights were taken meanwhile) and that are not refunded yet. */
-    (void)db;
-    *count = 0;
-    return STORE_FEATURE_ABSENT;
+    /* approved payments for holds whose nights were taken meanwhile (or already paid / cancelled), not
+     * refunded yet: the processor sets needs_refund and a refund clears it */
+    static const char *sql = "SELECT count(*) FROM payments WHERE needs_refund = 1";
+    return count_one(db, sql, 0, count);
 }
 
 int store_ical_feed_health(struct db *db, long long now, long long max_age_s, int *failing, int *stale)

@@ -7,7 +7,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#define DB_STMT_CACHE 128
+#define DB_STMT_CACHE 512
 #define DB_DEFER_MAX 16 /* statements queued on one PostgreSQL connection before a flush */
 
 /* A statement whose result nobody reads, held until the next round trip (PostgreSQL only). */

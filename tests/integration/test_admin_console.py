@@ -174,6 +174,13 @@ class ConsoleChecks:
         self.sql(["INSERT INTO outbox (channel, template, recipient, status, attempts, next_attempt_at, "
                   "created_at, updated_at) VALUES ('email', 'booking_confirmed', 'x@example.com', '%s', 30, "
                   "%d, %d, %d)" % (st, now, now, now) for st in ("dead", "dead", "pending", "sent")])
+        # payments: one approved for nights taken meanwhile (needs a refund), one refunded after that, one fine
+        self.sql(["INSERT INTO payments (payment_id, reservation_code, status, mp_status, amount_cents, "
+                  "currency, needs_refund, created_at, updated_at) VALUES ('%s', '%s', '%s', '%s', 90000, 'ARS', "
+                  "%d, %d, %d)" % (pid, r1, status, mp, flag, now, now)
+                  for pid, status, mp, flag in (("9001", "needs_refund", "approved", 1),
+                                                ("9002", "refunded", "refunded", 0),
+                                                ("9003", "approved", "approved", 0))])
         # WhatsApp: one guest waiting for a person, one whose handoff ended, one never handed over
         self.sql(["INSERT INTO whatsapp_conversations (phone, handoff_until, created_at, updated_at) "
                   "VALUES ('%s', %s, %d, %d)" % (phone, until, now, now)
@@ -215,10 +222,10 @@ class ConsoleChecks:
         self.assertEqual(st["conversion"], {"days": 30, "holds_created": 8, "converted": 4, "rate": 0.5})
         self.assertEqual(st["outbox"], {"dead": 2})
         # features whose tables this server does not have: null, not 0
-        self.assertIsNone(st["payments_needing_refund"])
+        self.assertEqual(st["payments_needing_refund"], 1)
         self.assertIsNone(st["ical_feeds"])
         self.assertEqual(st["whatsapp_waiting_for_person"], 1)
-        self.assertEqual(st["features"], {"payments": False, "ical": False, "whatsapp": True})
+        self.assertEqual(st["features"], {"payments": True, "ical": False, "whatsapp": True})
 
         # the numbers follow the data: cancelling r1 frees 3 nights and takes 3000.00 off the month
         self.cancel(s, r1)
