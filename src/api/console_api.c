@@ -138,8 +138,8 @@ void api_admin_dashboard_stats(struct http_request *req, struct http_response *r
     /* the three numbers of features that may not be installed: null, never a made-up 0 */
     int refunds = 0, failing = 0, stale = 0, waiting = 0;
     int rc_pay = store_payments_needing_refund(db, &refunds);
-    /* 3600 s until the iCal feature brings ICAL_SYNC_MAX_AGE_MINUTES: then cfg->..._minutes * 60 */
-    int rc_ical = store_ical_feed_health(db, now, 3600, &failing, &stale);
+    int rc_ical = store_ical_feed_health(db, now, (long long)req->app->cfg->ical_sync_max_age_minutes * 60,
+                                         &failing, &stale);
     int rc_wa = store_whatsapp_waiting(db, now, &waiting);
     int rcs[] = {rc_pay, rc_ical, rc_wa};
     for (size_t i = 0; i < sizeof rcs / sizeof *rcs; i++)

@@ -185,10 +185,6 @@ int store_outbox_dead_count(struct db *db, int *dead)
     return count_one(db, sql, 0, dead);
 }
 
-/* The function below is a placeholder for a table another branch adds. It says what its query must count;
- * replace the body with that query when the table lands, and the dashboard shows the number instead of
- * null. */
-
 int store_payments_needing_refund(struct db *db, int *count)
 {
     /* approved payments for holds whose nights were taken meanwhile (or already paid / cancelled), not
@@ -199,12 +195,23 @@ int store_payments_needing_refund(struct db *db, int *count)
 
 int store_ical_feed_health(struct db *db, long long now, long long max_age_s, int *failing, int *stale)
 {
-    /* ical_feeds (the calendar sync issue): *failing = feeds whose last_status is not ok (the last sync
-     * failed and kept the previous blocks); *stale = feeds whose last successful sync (or, for a feed never
-     * synced, its creation) is older than now - max_age_s (ICAL_SYNC_MAX_AGE_MINUTES). */
-    (void)db, (void)now, (void)max_age_s;
-    *failing = *stale = 0;
-    return STORE_FEATURE_ABSENT;
+    /* feeds of active accommodations. failing: the last sync failed (the previous blocks were kept);
+     * stale: no successful sync (for a feed never synced: since it was added) within max_age_s, the rule
+     * of the `ical` health check (store_ical_freshness) */
+    static const char *sql =
+        "SELECT COALESCE(SUM(CASE WHEN f.last_status = 'failed' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN COALESCE(f.last_success_at, f.created_at) < CAST($1 AS bigint) THEN 1 ELSE 0 "
+        "END), 0) FROM ical_feeds f JOIN accommodations a ON a.id = f.accommodation_id WHERE a.active = 1";
+    char since[24];
+    const char *params[] = {store_ll_param(now - max_age_s, since)};
+    struct db_result *r = NULL;
+    int rc = run(db, sql, 1, params, &r);
+    if (rc == DB_OK) {
+        *failing = (int)store_col_ll(r, 0, 0);
+        *stale = (int)store_col_ll(r, 0, 1);
+    }
+    db_result_free(r);
+    return rc;
 }
 
 int store_whatsapp_waiting(struct db *db, long long now, int *count)
@@ -238,9 +245,9 @@ static void read_entry(const struct db_result *r, int row, void *out)
 int store_calendar_entries(struct db *db, const char *from, const char *to, long long accommodation_id,
                            long long now, struct calendar_entry **items, int *n, int *truncated)
 {
-    /* kinds as enum calendar_kind: 1 hold, 2 confirmed, 3 block. Imported events that iCal stores outside
-     * the no-overlap guarantee (its conflicts) join here as a third branch of kind 3, and the calendar then
-     * shows their nights as conflicts. */
+    /* kinds as enum calendar_kind: 1 hold, 2 confirmed, 3 block. Imported events that clash with one of
+     * our stays are stored outside the no-overlap guarantee (ical_conflicts, the shared nights): they join
+     * as blocks of their feed, so those nights carry two entries and the calendar shows a conflict. */
     static const char *sql =
         "SELECT r.accommodation_id, CASE WHEN r.status = 'confirmed' THEN 2 ELSE 1 END, r.check_in, "
         "r.check_out, r.code, r.channel, r.guest_name, r.guests, r.expires_at, 0, '', '' "
@@ -250,6 +257,11 @@ int store_calendar_entries(struct db *db, const char *from, const char *to, long
         "UNION ALL SELECT b.accommodation_id, 3, b.start_date, b.end_date, '', '', '', 0, 0, b.id, b.reason, "
         "b.source FROM blocks b WHERE b.start_date < $2 AND $1 < b.end_date "
         "AND (CAST($3 AS bigint) = 0 OR b.accommodation_id = CAST($3 AS bigint)) "
+        "UNION ALL SELECT f.accommodation_id, 3, c.start_date, c.end_date, '', '', '', 0, 0, 0, "
+        "f.name || CASE WHEN e.summary = '' THEN '' ELSE ': ' || e.summary END, 'ical:' || f.id "
+        "FROM ical_conflicts c JOIN ical_events e ON e.id = c.event_id JOIN ical_feeds f ON f.id = e.feed_id "
+        "WHERE c.start_date < $2 AND $1 < c.end_date "
+        "AND (CAST($3 AS bigint) = 0 OR f.accommodation_id = CAST($3 AS bigint)) "
         "ORDER BY 1, 3, 4 LIMIT 10001";
     _Static_assert(CALENDAR_ENTRIES_MAX == 10000, "the LIMIT above is one more");
     char acc[24], nowb[24];

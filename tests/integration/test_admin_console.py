@@ -181,6 +181,15 @@ class ConsoleChecks:
                   for pid, status, mp, flag in (("9001", "needs_refund", "approved", 1),
                                                 ("9002", "refunded", "refunded", 0),
                                                 ("9003", "approved", "approved", 0))])
+        # iCal feeds (ICAL_SYNC_MAX_AGE_MINUTES 60): failing and stale, failing but fresh (a success 10 min
+        # ago, then a failure), fine, never synced but added now, and a stale one of the inactive Gamma
+        self.sql(["INSERT INTO ical_feeds (accommodation_id, name, url, created_at, last_success_at, last_status) "
+                  "VALUES (%d, '%s', 'http://127.0.0.1:9/%s.ics', %d, %s, '%s')" % (acc, name, name, created, ok, st)
+                  for acc, name, created, ok, st in ((a, "f1", now - 86400, now - 7200, "failed"),
+                                                     (a, "f2", now - 86400, now - 600, "failed"),
+                                                     (b, "f3", now - 86400, now - 60, "ok"),
+                                                     (b, "f4", now, "NULL", "pending"),
+                                                     (c, "f5", now - 86400, now - 7200, "ok"))])
         # WhatsApp: one guest waiting for a person, one whose handoff ended, one never handed over
         self.sql(["INSERT INTO whatsapp_conversations (phone, handoff_until, created_at, updated_at) "
                   "VALUES ('%s', %s, %d, %d)" % (phone, until, now, now)
@@ -223,9 +232,9 @@ class ConsoleChecks:
         self.assertEqual(st["outbox"], {"dead": 2})
         # features whose tables this server does not have: null, not 0
         self.assertEqual(st["payments_needing_refund"], 1)
-        self.assertIsNone(st["ical_feeds"])
+        self.assertEqual(st["ical_feeds"], {"failing": 2, "stale": 1})
         self.assertEqual(st["whatsapp_waiting_for_person"], 1)
-        self.assertEqual(st["features"], {"payments": True, "ical": False, "whatsapp": True})
+        self.assertEqual(st["features"], {"payments": True, "ical": True, "whatsapp": True})
 
         # the numbers follow the data: cancelling r1 frees 3 nights and takes 3000.00 off the month
         self.cancel(s, r1)

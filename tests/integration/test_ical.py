@@ -425,6 +425,17 @@ class IcalChecks:
                                headers=self.admin(s)).json["total"], 0)
         self.assertEqual(s.get("/api/v1/admin/ical-conflicts").status, 401)
         self.assertEqual(self.feeds(s, acc)[f["id"]]["conflicts"], 1)
+        # the owner's calendar shows the shared nights as conflicts, both sides named
+        states = {}
+        for month in sorted({day(n)[:7] for n in range(18, 23)}):
+            cal = s.get("/api/v1/admin/calendar?month=%s&accommodation_id=%d" % (month, acc), headers=self.admin(s))
+            self.assertEqual(cal.status, 200, cal)
+            states.update({x["date"]: x for x in cal.json["accommodations"][0]["nights"]})
+        self.assertEqual([states[day(n)]["state"] for n in range(18, 23)],
+                         ["block", "block", "conflict", "conflict", "confirmed"])
+        entries = states[day(20)]["entries"]
+        self.assertEqual(sorted(e["kind"] for e in entries), ["block", "confirmed"])
+        self.assertIn("ical:%d" % f["id"], [e.get("source") for e in entries])
         # never cancelled for it
         self.assertEqual(s.get("/api/v1/admin/reservations/" + ours["code"], headers=self.admin(s)).json["status"],
                          "confirmed")
