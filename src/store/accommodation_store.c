@@ -51,18 +51,6 @@ static void read_any(const struct db_result *r, int row, void *a)
     read_row(r, row, a);
 }
 
-/* Runs `sql` on a pooled connection. */
-static int run(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
-{
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, n, params, out);
-    db_release(db, c);
-    return rc;
-}
-
 int store_accommodation_list(struct db *db, int include_inactive, struct accommodation **out, int *n)
 {
     static const char *all = "SELECT " ACC_COLUMNS " FROM accommodations a ORDER BY a.id LIMIT 200";
@@ -72,7 +60,7 @@ int store_accommodation_list(struct db *db, int include_inactive, struct accommo
     struct db_result *r = NULL;
     *out = NULL;
     *n = 0;
-    int rc = run(db, include_inactive ? all : active, 0, NULL, &r);
+    int rc = db_exec_once(db, include_inactive ? all : active, 0, NULL, &r);
     if (rc != DB_OK)
         return rc;
     *out = store_rows_read(r, sizeof **out, read_any, n);
@@ -86,7 +74,7 @@ int store_accommodation_get(struct db *db, long long id, struct accommodation *o
     char idbuf[24];
     const char *params[] = {store_ll_param(id, idbuf)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == DB_OK)
@@ -112,7 +100,7 @@ int store_accommodation_availability(struct db *db, long long id, const char *ch
     char idbuf[24], nowbuf[24];
     const char *params[] = {store_ll_param(id, idbuf), check_in, check_out, store_ll_param(now, nowbuf)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 4, params, &r);
+    int rc = db_exec_once(db, sql, 4, params, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == DB_OK) {
@@ -136,7 +124,7 @@ int store_nights_taken(struct db *db, long long accommodation_id, const char *ch
     const char *params[] = {store_ll_param(accommodation_id, idbuf), check_in, check_out,
                             store_ll_param(now, nowbuf)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 4, params, &r);
+    int rc = db_exec_once(db, sql, 4, params, &r);
     if (rc == DB_OK) {
         const char *v = db_result_value(r, 0, 0);
         *taken = v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
@@ -268,7 +256,7 @@ int store_accommodation_exists_named(struct db *db, const char *name, long long 
     static const char *sql = "SELECT id FROM accommodations WHERE name = $1 ORDER BY id LIMIT 1";
     const char *params[] = {name};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     *found = 0;
     if (rc == DB_OK && db_result_rows(r) > 0) {
         *found = 1;

@@ -10,18 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs one read statement on a pooled connection. */
-static int run(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
-{
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, n, params, out);
-    db_release(db, c);
-    return rc;
-}
-
 static char *dup_or_null(const char *s)
 {
     if (!s)
@@ -45,7 +33,7 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_e
     struct db_result *r = NULL;
     *items = NULL;
     *n = 0;
-    int rc = run(db, sql, 4, p, &r);
+    int rc = db_exec_once(db, sql, 4, p, &r);
     if (rc != DB_OK)
         return rc;
     int rows = db_result_rows(r);
@@ -90,7 +78,7 @@ int store_reservation_status_counts(struct db *db, long long now, struct status_
     const char *p[] = {store_ll_param(now, nowb)};
     struct db_result *r = NULL;
     memset(out, 0, sizeof *out);
-    int rc = run(db, sql, 1, p, &r);
+    int rc = db_exec_once(db, sql, 1, p, &r);
     for (int i = 0; rc == DB_OK && i < db_result_rows(r); i++) {
         const char *s = db_result_value(r, i, 0);
         int count = (int)store_col_ll(r, i, 1);
@@ -117,7 +105,7 @@ int store_holds_live(struct db *db, long long now, long long within_s, int *acti
     char nowb[24], until[24];
     const char *p[] = {store_ll_param(now, nowb), store_ll_param(now + within_s, until)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 2, p, &r);
+    int rc = db_exec_once(db, sql, 2, p, &r);
     if (rc == DB_OK) {
         *active = (int)store_col_ll(r, 0, 0);
         *expiring = (int)store_col_ll(r, 0, 1);
@@ -134,7 +122,7 @@ int store_conversion(struct db *db, long long since, long long now, int *created
     char from[24], to[24];
     const char *p[] = {store_ll_param(since, from), store_ll_param(now, to)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 2, p, &r);
+    int rc = db_exec_once(db, sql, 2, p, &r);
     if (rc == DB_OK) {
         *created = (int)store_col_ll(r, 0, 0);
         *converted = (int)store_col_ll(r, 0, 1);
@@ -155,7 +143,7 @@ int store_revenue(struct db *db, long long from, long long to, struct revenue ou
     const char *p[] = {store_ll_param(from, a), store_ll_param(to, b)};
     struct db_result *r = NULL;
     *n = 0;
-    int rc = run(db, sql, 2, p, &r);
+    int rc = db_exec_once(db, sql, 2, p, &r);
     for (int i = 0; rc == DB_OK && i < db_result_rows(r) && i < REVENUE_MAX_CURRENCIES; i++) {
         store_col_str(r, i, 0, out[i].currency, sizeof out[i].currency);
         out[i].confirmed_total_cents = store_col_ll(r, i, 1);
@@ -172,7 +160,7 @@ static int count_one(struct db *db, const char *sql, long long arg, int *count)
     char buf[24];
     const char *params[] = {store_ll_param(arg, buf)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, strstr(sql, "$1") ? 1 : 0, params, &r);
+    int rc = db_exec_once(db, sql, strstr(sql, "$1") ? 1 : 0, params, &r);
     if (rc == DB_OK)
         *count = (int)store_col_ll(r, 0, 0);
     db_result_free(r);
@@ -205,7 +193,7 @@ int store_ical_feed_health(struct db *db, long long now, long long max_age_s, in
     char since[24];
     const char *params[] = {store_ll_param(now - max_age_s, since)};
     struct db_result *r = NULL;
-    int rc = run(db, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     if (rc == DB_OK) {
         *failing = (int)store_col_ll(r, 0, 0);
         *stale = (int)store_col_ll(r, 0, 1);
@@ -270,7 +258,7 @@ int store_calendar_entries(struct db *db, const char *from, const char *to, long
     *items = NULL;
     *n = 0;
     *truncated = 0;
-    int rc = run(db, sql, 4, p, &r);
+    int rc = db_exec_once(db, sql, 4, p, &r);
     if (rc != DB_OK)
         return rc;
     *items = store_rows_read(r, sizeof **items, read_entry, n);

@@ -257,6 +257,19 @@ int db_defer(struct db_conn *c, const char *sql, int n, const char *const *param
     return queue(c, sql, n, params);
 }
 
+int db_exec_once(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
+{
+    struct db_conn *c = NULL;
+    if (out)
+        *out = NULL;
+    int rc = db_acquire(db, &c);
+    if (rc != DB_OK)
+        return rc;
+    rc = db_exec(c, sql, n, params, out);
+    db_release(db, c);
+    return rc;
+}
+
 int db_exec_script(struct db_conn *c, const char *sql)
 {
     return c->engine == DB_ENGINE_SQLITE ? db_sqlite_script(c, sql) : db_pg_script(c, sql);

@@ -35,6 +35,10 @@ int db_acquire(struct db *db, struct db_conn **out);
 void db_release(struct db *db, struct db_conn *conn);
 enum db_engine db_conn_engine(const struct db_conn *conn);
 
+/* Borrows a pool connection for one statement (db_acquire, db_exec, db_release). */
+int db_exec_once(struct db *db, const char *sql, int nparams, const char *const *params,
+                 struct db_result **out);
+
 /* Runs one statement. `out` may be NULL; otherwise the caller frees it with db_result_free(). Outside a
  * transaction a lost PostgreSQL connection is re-established and the statement retried once. */
 int db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,

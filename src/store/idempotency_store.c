@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs one statement on a pool connection borrowed for just that statement. */
-static int exec_once(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
-{
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, n, params, out);
-    db_release(db, c);
-    return rc;
-}
-
 static char *dup_or_null(const char *s)
 {
     if (!s)
@@ -41,7 +29,7 @@ int idempotency_store_claim(struct db *db, const char *scope, const char *key, c
     const char *params[] = {scope, key, body_hash, now_s};
     struct db_result *r = NULL;
     *claimed = 0;
-    int rc = exec_once(db, sql, 4, params, &r);
+    int rc = db_exec_once(db, sql, 4, params, &r);
     if (rc == DB_OK)
         *claimed = db_result_rows(r) > 0;
     db_result_free(r);
@@ -57,7 +45,7 @@ int idempotency_store_get(struct db *db, const char *scope, const char *key, str
     struct db_result *r = NULL;
     memset(rec, 0, sizeof *rec);
     *found = 0;
-    int rc = exec_once(db, sql, 2, params, &r);
+    int rc = db_exec_once(db, sql, 2, params, &r);
     if (rc != DB_OK || db_result_rows(r) == 0)
         goto out;
     const char *hash = db_result_value(r, 0, 0), *created = db_result_value(r, 0, 1);
@@ -85,7 +73,7 @@ int idempotency_store_takeover(struct db *db, const char *scope, const char *key
     const char *params[] = {scope, key, body_hash, now_s, old_s};
     struct db_result *r = NULL;
     *claimed = 0;
-    int rc = exec_once(db, sql, 5, params, &r);
+    int rc = db_exec_once(db, sql, 5, params, &r);
     if (rc == DB_OK)
         *claimed = db_result_rows(r) > 0;
     db_result_free(r);
@@ -101,7 +89,7 @@ int idempotency_store_complete(struct db *db, const char *scope, const char *key
     snprintf(created_s, sizeof created_s, "%lld", created_at);
     snprintf(status_s, sizeof status_s, "%d", status);
     const char *params[] = {scope, key, created_s, status_s, response, location};
-    return exec_once(db, sql, 6, params, NULL);
+    return db_exec_once(db, sql, 6, params, NULL);
 }
 
 int idempotency_store_release(struct db *db, const char *scope, const char *key, long long created_at)
@@ -111,7 +99,7 @@ int idempotency_store_release(struct db *db, const char *scope, const char *key,
     char created_s[24];
     snprintf(created_s, sizeof created_s, "%lld", created_at);
     const char *params[] = {scope, key, created_s};
-    return exec_once(db, sql, 3, params, NULL);
+    return db_exec_once(db, sql, 3, params, NULL);
 }
 
 int idempotency_store_purge(struct db *db, long long before)
@@ -120,7 +108,7 @@ int idempotency_store_purge(struct db *db, long long before)
     char before_s[24];
     snprintf(before_s, sizeof before_s, "%lld", before);
     const char *params[] = {before_s};
-    return exec_once(db, sql, 1, params, NULL);
+    return db_exec_once(db, sql, 1, params, NULL);
 }
 
 void idempotency_record_cleanup(struct idempotency_record *rec)

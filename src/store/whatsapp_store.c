@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int exec_once(struct db *db, const char *sql, int n, const char *const *params, struct db_result **out)
-{
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, n, params, out);
-    db_release(db, c);
-    return rc;
-}
-
 int wa_store_inbound_insert(struct db *db, const struct wa_message *m, const char *status, long long now,
                             int *inserted)
 {
@@ -43,7 +32,7 @@ int wa_store_inbound_insert(struct db *db, const struct wa_message *m, const cha
                        store_ll_param(now, at)};
     struct db_result *r = NULL;
     *inserted = 0;
-    int rc = exec_once(db, sql, 9, p, &r);
+    int rc = db_exec_once(db, sql, 9, p, &r);
     if (rc == DB_OK)
         *inserted = db_result_rows(r) > 0;
     db_result_free(r);
@@ -121,7 +110,7 @@ int wa_store_inbound_finish(struct db *db, long long id, const char *status, con
         "WHERE id = CAST($1 AS bigint)";
     char ids[24], at[24];
     const char *p[] = {store_ll_param(id, ids), status, error, store_ll_param(now, at)};
-    return exec_once(db, sql, 4, p, NULL);
+    return db_exec_once(db, sql, 4, p, NULL);
 }
 
 int wa_store_outbound_begin(struct db *db, const char *phone, const char *type, const char *body,
@@ -137,7 +126,7 @@ int wa_store_outbound_begin(struct db *db, const char *phone, const char *type, 
     struct db_result *r = NULL;
     *claimed = 0;
     *id = 0;
-    int rc = exec_once(db, sql, 5, p, &r);
+    int rc = db_exec_once(db, sql, 5, p, &r);
     if (rc == DB_OK && db_result_rows(r) > 0) {
         *claimed = 1;
         *id = store_col_ll(r, 0, 0);
@@ -154,7 +143,7 @@ int wa_store_outbound_finish(struct db *db, long long id, const char *wamid, con
     char ids[24], at[24];
     const char *p[] = {store_ll_param(id, ids), wamid && *wamid ? wamid : NULL, status, error,
                        store_ll_param(now, at)};
-    return exec_once(db, sql, 5, p, NULL);
+    return db_exec_once(db, sql, 5, p, NULL);
 }
 
 /* A status only replaces an earlier one: accepted (by the API) < sent < delivered < read; failed wins. */
@@ -200,7 +189,7 @@ int wa_store_count(struct db *db, const char *direction, const char *status, lon
     const char *p[] = {direction, status};
     struct db_result *r = NULL;
     *count = 0;
-    int rc = exec_once(db, sql, 2, p, &r);
+    int rc = db_exec_once(db, sql, 2, p, &r);
     if (rc == DB_OK)
         *count = store_col_ll(r, 0, 0);
     db_result_free(r);
@@ -220,7 +209,7 @@ int wa_store_conversation_inbound(struct db *db, const char *phone, const char *
         "updated_at = excluded.updated_at";
     char at[24];
     const char *p[] = {phone, name ? name : "", store_ll_param(now, at)};
-    return exec_once(db, sql, 3, p, NULL);
+    return db_exec_once(db, sql, 3, p, NULL);
 }
 
 int wa_store_conversation_outbound(struct db *db, const char *phone, long long now)
@@ -232,7 +221,7 @@ int wa_store_conversation_outbound(struct db *db, const char *phone, long long n
         "updated_at = excluded.updated_at";
     char at[24];
     const char *p[] = {phone, store_ll_param(now, at)};
-    return exec_once(db, sql, 2, p, NULL);
+    return db_exec_once(db, sql, 2, p, NULL);
 }
 
 #define CONV_COLUMNS                                                                                         \
@@ -258,7 +247,7 @@ int wa_store_conversation_get(struct db *db, const char *phone, struct wa_conver
     static const char *sql = "SELECT " CONV_COLUMNS " FROM whatsapp_conversations WHERE phone = $1";
     const char *p[] = {phone};
     struct db_result *r = NULL;
-    int rc = exec_once(db, sql, 1, p, &r);
+    int rc = db_exec_once(db, sql, 1, p, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == DB_OK)
