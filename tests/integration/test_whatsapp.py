@@ -280,6 +280,45 @@ class WhatsAppChecks:
     def accommodations(self, s):
         return s.get("/api/v1/admin/accommodations", headers=self.admin(s)).json["items"]
 
+    def test_hola_to_a_paid_booking_through_mercadopago(self):
+        """The whole journey against the fakes: the guest asks, taps Reservar, gets the MercadoPago link,
+        pays; MercadoPago's signed notification confirms the hold, and the outbox tells the guest here."""
+        import test_payments as mp
+        fake = mp.FakeMercadoPago()
+        try:
+            s = self.start(env={"MERCADOPAGO_ACCESS_TOKEN": mp.TOKEN, "MERCADOPAGO_API_BASE": fake.url,
+                                "MERCADOPAGO_WEBHOOK_SECRET": mp.WEBHOOK_SECRET,
+                                "JOB_PAYMENTS_INTERVAL_SECONDS": "1", "PUBLIC_BASE_URL": mp.PUBLIC})
+            phone, name = "5492944777001", "Julia"
+            a, b = (property_today() + datetime.timedelta(days=n) for n in (10, 13))
+            summary = self.reply_to(s, phone, name, "Hola! Tienen lugar del %s al %s para 6 personas?"
+                                    % (a.strftime("%d/%m"), b.strftime("%d/%m")))
+            self.assertIn("Cabaña del Lago", body_text(summary))
+            kind, rid = choices(summary)["Reservar"]
+            before, _ = self.say(s, phone, name, interactive_message(phone, kind, rid, "Reservar"))
+            held = body_text(self.wait_sends(s, phone, before + 1)[before])
+            code = re.search(r"RES[0-9A-Z]{10}", held).group(0)
+            link = re.search(r"https://www\.mercadopago\.com\.ar/checkout/v1/redirect\?pref_id=\S+", held)
+            self.assertIsNotNone(link, held)
+            r = s.get("/api/v1/admin/reservations/" + code, headers=self.admin(s)).json
+            self.assertEqual((r["status"], r["channel"], r["payment_url"]), ("pre_reserved", "whatsapp", link.group(0)))
+            # the guest pays the deposit; MercadoPago notifies (signed) and the server fetches the payment
+            fake.set_payment("880011", "approved", code, r["deposit_amount"])
+            before = len(self.sends_to(s, phone))
+            n = s.req("POST", "/api/v1/webhooks/mercadopago?data.id=880011&type=payment",
+                      body=mp.notification_body("880011"), headers=mp.sign("880011"))
+            self.assertEqual(n.status, 200, n)
+            wait_for(lambda: s.get("/api/v1/admin/reservations/" + code, headers=self.admin(s)).json["status"]
+                     == "confirmed", 20, what="the payment to confirm the hold")
+            told = body_text(self.wait_sends(s, phone, before + 1, timeout=20)[before])
+            self.assertIn("¡Tu reserva %s está confirmada!" % code, told)
+            self.assertEqual(self.query(s, "SELECT status FROM outbox WHERE channel = 'whatsapp' AND template = "
+                                           "'booking_confirmed' AND reservation_code = '%s'" % code), [["sent"]])
+            r = s.get("/api/v1/admin/reservations/" + code, headers=self.admin(s)).json
+            self.assertEqual(r["payment_status"], "paid")
+        finally:
+            fake.stop()
+
     # --- the conversation files ---
 
     def run_conversation(self, path):
