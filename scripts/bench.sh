@@ -403,11 +403,11 @@ badd() { # key: the last measurement's figures
     add "$1" "$RATE"; add "$1_p50" "$P50"; add "$1_p99" "$P99"; add "$1_err" "$ERRS"
 }
 
-record "${PSQL[@]}" -c "'TRUNCATE stay_claims, reservations'" "   # before every booking measurement (see below)"
+record "${PSQL[@]}" -c "'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE'" "   # before every booking measurement (see below)"
 for run in $(seq 1 "$RUNS"); do
     # 6. availability: raw query, then cabanas, on the same fixed bookings
     echo "bench: run $run/$RUNS: booking: pgbench availability SELECT" >&2
-    sql -c 'TRUNCATE stay_claims, reservations'
+    sql -c 'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE'
     sql -v now="$(date +%s)" -f "$BENCH_DIR/fill.sql"
     record "${PSQL[@]}" -v now=EPOCH -f "$BENCH_DIR/fill.sql" "   # the bookings availability reads"
     body=$(curl -s --max-time 5 "$AV_URL")
@@ -425,9 +425,9 @@ for run in $(seq 1 "$RUNS"); do
     now=$(date +%s)
     HOLD_D=(-f "$BENCH_DIR/hold.sql" -D seq=0 -D nclients="$POOL" -D first_acc="$FIRST_ACC" -D nacc="$NACC"
         -D ndays="$NDAYS" -D base="$HOLD_BASE" -D now="$now" -D expires=$((now + 1800)))
-    sql -c 'TRUNCATE stay_claims, reservations'
+    sql -c 'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE'
     pgbench_warmup "${HOLD_D[@]}"
-    sql -c 'TRUNCATE stay_claims, reservations' # the measurement starts again from slot 0
+    sql -c 'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE' # the measurement starts again from slot 0
     pgbench_measure holds "the hold transaction of store_hold_create, non-overlapping nights" "${HOLD_D[@]}"
     badd holds_pg
     n_pg=$("${PSQL[@]}" -At -c 'SELECT count(*) FROM stay_claims' 2>>"$TMP/psql.log") || n_pg=0
@@ -435,7 +435,7 @@ for run in $(seq 1 "$RUNS"); do
     [ "$n_pg" -le "$SLOTS" ] || echo "bench: warning: pgbench made $n_pg holds, more than the $SLOTS slots" >&2
 
     echo "bench: run $run/$RUNS: booking: cabanas POST holds, distinct nights" >&2
-    sql -c 'TRUNCATE stay_claims, reservations'
+    sql -c 'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE'
     wrk_warmup "$RES_URL" -s "$BENCH_DIR/holds.lua" -- "$HOLD_BASE_EPOCH" "$FIRST_ACC" "$NACC" "$NDAYS" "$WRK_T" 0
     # measurement slots start past every slot the warm-up can have used (a thread does at most all of
     # its requests, plus one in flight per connection, plus wrk's check call)
@@ -458,7 +458,7 @@ for run in $(seq 1 "$RUNS"); do
     CONT_ARGS=(-s "$BENCH_DIR/contention.lua" -- "$CONT_ACC" "$CONT_IN" "$CONT_OUT")
     wrk_warmup "$RES_URL" "${CONT_ARGS[@]}"
     sleep 0.3
-    sql -c 'TRUNCATE stay_claims, reservations' # so that the measured window starts with the first 201
+    sql -c 'TRUNCATE stay_claims, reservations, outbox, audit_log CASCADE' # so that the measured window starts with the first 201
     before=$(post_counts)
     wrk_measure contention "$RES_URL" "${CONT_ARGS[@]}"
     sleep 0.3
