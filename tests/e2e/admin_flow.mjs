@@ -209,6 +209,9 @@ async function main() {
     await page.getByRole('button', { name: 'Filtrar' }).click();
     const row1 = page.locator(`tr[data-code="${h1.code}"]`);
     await row1.waitFor();
+    // the unfiltered list (both holds) may still be on screen until the filtered answer replaces it
+    await page.waitForFunction(() => document.querySelectorAll('table.reservations tbody tr').length === 1,
+      null, { timeout: STEP_TIMEOUT }).catch(() => {});
     check(await page.locator('table.reservations tbody tr').count() === 1, 'the search finds one row');
     await row1.getByRole('button', { name: 'Confirmar pago' }).click();
     const amount = page.getByLabel('Monto cobrado');
