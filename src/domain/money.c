@@ -141,6 +141,26 @@ void money_format(int64_t cents, char out[MONEY_FORMAT_LEN])
     snprintf(out, MONEY_FORMAT_LEN, "%s%llu.%02llu", cents < 0 ? "-" : "", mag / 100, mag % 100);
 }
 
+void money_format_local(int64_t cents, const char *currency, int short_whole, char *out, size_t outlen)
+{
+    unsigned long long mag = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
+    char digits[32], grouped[48];
+    int n = snprintf(digits, sizeof digits, "%llu", mag / 100);
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            grouped[k++] = '.';
+        grouped[k++] = digits[i];
+    }
+    grouped[k] = '\0';
+    const char *symbol = !currency || !*currency || strcmp(currency, "ARS") == 0 ? "$" : currency;
+    const char *sign = cents < 0 ? "-" : "";
+    if (short_whole && mag % 100 == 0)
+        snprintf(out, outlen, "%s%s %s", sign, symbol, grouped);
+    else
+        snprintf(out, outlen, "%s%s %s,%02llu", sign, symbol, grouped, mag % 100);
+}
+
 void money_format_multiplier(int bp, char out[MONEY_MULTIPLIER_FORMAT_LEN])
 {
     unsigned mag = bp < 0 ? 0U - (unsigned)bp : (unsigned)bp;

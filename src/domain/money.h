@@ -44,6 +44,11 @@ int money_parse_json(const json_t *v, int64_t *cents);
 /* Writes "43200.00": always two decimals, no thousands separator, '-' for negative values. */
 void money_format(int64_t cents, char out[MONEY_FORMAT_LEN]);
 
+/* Writes an amount as guests read it in Argentina: "$ 43.200,00" (dots group thousands, a comma before
+ * the centavos; the currency code instead of "$" for anything but ARS). short_whole: "$ 43.200" when
+ * there are no centavos (chat messages). */
+void money_format_local(int64_t cents, const char *currency, int short_whole, char *out, size_t outlen);
+
 /* Parses a multiplier ("1", "1.2", "1.20", "1.25", "1.0005") into basis points (1.20 -> 12000), at most
  * 4 decimals, range 0.0001..10.0000. Returns 0 or -1 (then *bp is untouched). */
 int money_parse_multiplier(const char *s, int *bp);

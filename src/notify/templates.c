@@ -7,6 +7,8 @@
 
 #include "core/buf.h"
 
+#include "domain/money.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +19,7 @@
 
 void template_format_money(int64_t cents, const char *currency, char *out, size_t outlen)
 {
-    unsigned long long mag = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
-    unsigned long long units = mag / 100;
-    char digits[32], grouped[48];
-    int n = snprintf(digits, sizeof digits, "%llu", units);
-    size_t k = 0;
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            grouped[k++] = '.';
-        grouped[k++] = digits[i];
-    }
-    grouped[k] = '\0';
-    const char *symbol = !currency || !*currency || strcmp(currency, "ARS") == 0 ? "$" : currency;
-    snprintf(out, outlen, "%s%s %s,%02llu", cents < 0 ? "-" : "", symbol, grouped, mag % 100);
+    money_format_local(cents, currency, 0, out, outlen);
 }
 
 void template_format_date(const char *iso, char *out, size_t outlen)

@@ -2,6 +2,8 @@
  * the conversation files in tests/data/whatsapp/ check what the guest reads. */
 #include "replies.h"
 
+#include "domain/money.h"
+
 #include "booking/service.h"
 
 #include <stdio.h>
@@ -60,23 +62,7 @@ static const char *const weekday_names[7] = {"domingo", "lunes",   "martes", "mi
 
 void wa_fmt_money(int64_t cents, char out[WA_FMT_MAX])
 {
-    char digits[32];
-    int neg = cents < 0;
-    unsigned long long v = neg ? (unsigned long long)(-(cents + 1)) + 1 : (unsigned long long)cents;
-    unsigned long long pesos = v / 100, cent = v % 100;
-    snprintf(digits, sizeof digits, "%llu", pesos);
-    char grouped[32];
-    size_t n = strlen(digits), o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            grouped[o++] = '.';
-        grouped[o++] = digits[i];
-    }
-    grouped[o] = '\0';
-    if (cent)
-        snprintf(out, WA_FMT_MAX, "%s$ %s,%02llu", neg ? "-" : "", grouped, cent);
-    else
-        snprintf(out, WA_FMT_MAX, "%s$ %s", neg ? "-" : "", grouped);
+    money_format_local(cents, "ARS", 1, out, WA_FMT_MAX);
 }
 
 void wa_fmt_day(struct date d, int this_year, char out[WA_FMT_MAX])
