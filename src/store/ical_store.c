@@ -124,17 +124,9 @@ static int feed_query(struct db *db, long long accommodation_id, long long feed_
                              "CAST($2 AS bigint)) ORDER BY f.id LIMIT 1000";
     char acc[24], id[24];
     const char *p[] = {store_ll_param(accommodation_id, acc), store_ll_param(feed_id, id)};
-    struct db_conn *c = NULL;
-    struct db_result *r = NULL;
-    *out = NULL;
-    *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    if ((rc = db_exec(c, sql, 2, p, &r)) == DB_OK)
-        *out = store_rows_read(r, sizeof **out, read_feed, n);
-    db_result_free(r);
-    db_release(db, c);
+    void *rows = NULL;
+    int rc = store_read_rows(db, sql, 2, p, sizeof **out, read_feed, &rows, n);
+    *out = rows;
     return rc;
 }
 
@@ -910,17 +902,9 @@ int store_ical_conflict_list(struct db *db, long long accommodation_id, struct i
         "CAST($1 AS bigint)) ORDER BY k.start_date, k.id LIMIT 500";
     char acc[24];
     const char *p[] = {store_ll_param(accommodation_id, acc)};
-    struct db_conn *c = NULL;
-    struct db_result *r = NULL;
-    *out = NULL;
-    *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    if ((rc = db_exec(c, sql, 1, p, &r)) == DB_OK)
-        *out = store_rows_read(r, sizeof **out, read_conflict, n);
-    db_result_free(r);
-    db_release(db, c);
+    void *rows = NULL;
+    int rc = store_read_rows(db, sql, 1, p, sizeof **out, read_conflict, &rows, n);
+    *out = rows;
     return rc;
 }
 
@@ -951,17 +935,9 @@ int store_ical_export_rows(struct db *db, long long accommodation_id, long long 
     char acc[24], nowb[24], ex[24];
     const char *p[] = {store_ll_param(accommodation_id, acc), store_ll_param(now, nowb), since,
                        store_ll_param(exclude_feed_id, ex)};
-    struct db_conn *c = NULL;
-    struct db_result *r = NULL;
-    *out = NULL;
-    *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    if ((rc = db_exec(c, sql, 4, p, &r)) == DB_OK)
-        *out = store_rows_read(r, sizeof **out, read_export, n);
-    db_result_free(r);
-    db_release(db, c);
+    void *rows = NULL;
+    int rc = store_read_rows(db, sql, 4, p, sizeof **out, read_export, &rows, n);
+    *out = rows;
     return rc;
 }
 

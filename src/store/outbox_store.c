@@ -207,18 +207,9 @@ int outbox_list_for_reservation(struct db *db, const char *code, struct outbox_r
     static const char *sql =
         "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE reservation_code = $1 ORDER BY id LIMIT 200";
     const char *p[] = {code};
-    struct db_conn *c = NULL;
-    struct db_result *r = NULL;
-    *items = NULL;
-    *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, p, &r);
-    if (rc == DB_OK)
-        *items = store_rows_read(r, sizeof **items, read_row, n);
-    db_result_free(r);
-    db_release(db, c);
+    void *rows = NULL;
+    int rc = store_read_rows(db, sql, 1, p, sizeof **items, read_row, &rows, n);
+    *items = rows;
     return rc;
 }
 

@@ -655,18 +655,9 @@ int store_payment_events(struct db *db, const char *payment_id, struct payment_e
     static const char *sql = "SELECT id, kind, status, detail, at FROM payment_events WHERE payment_id = $1 "
                              "ORDER BY id LIMIT 200";
     const char *p[] = {payment_id};
-    struct db_conn *c = NULL;
-    struct db_result *r = NULL;
-    *items = NULL;
-    *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, p, &r);
-    if (rc == DB_OK)
-        *items = store_rows_read(r, sizeof **items, read_any_event, n);
-    db_result_free(r);
-    db_release(db, c);
+    void *rows = NULL;
+    int rc = store_read_rows(db, sql, 1, p, sizeof **items, read_any_event, &rows, n);
+    *items = rows;
     return rc;
 }
 

@@ -35,3 +35,16 @@ void *store_rows_read(const struct db_result *r, size_t size,
     *n = rows;
     return list;
 }
+
+int store_read_rows(struct db *db, const char *sql, int nparams, const char *const *params, size_t size,
+                    void (*read)(const struct db_result *, int, void *), void **items, int *n)
+{
+    struct db_result *r = NULL;
+    *items = NULL;
+    *n = 0;
+    int rc = db_exec_once(db, sql, nparams, params, &r);
+    if (rc == DB_OK)
+        *items = store_rows_read(r, size, read, n);
+    db_result_free(r);
+    return rc;
+}

@@ -15,6 +15,11 @@ long long store_col_ll(const struct db_result *r, int row, int col); /* 0 for NU
 void *store_rows_read(const struct db_result *r, size_t size,
                       void (*read)(const struct db_result *, int, void *), int *n);
 
+/* One statement on a borrowed connection (db_exec_once), its rows read as store_rows_read() does into
+ * *items (NULL on failure; free() it). *n is the row count. */
+int store_read_rows(struct db *db, const char *sql, int nparams, const char *const *params, size_t size,
+                    void (*read)(const struct db_result *, int, void *), void **items, int *n);
+
 /* Formats v as decimal text into buf (a parameter). */
 const char *store_ll_param(long long v, char buf[24]);
 
