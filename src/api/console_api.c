@@ -122,6 +122,7 @@ void api_admin_dashboard_stats(struct http_request *req, struct http_response *r
     struct status_counts counts;
     struct revenue revenue[REVENUE_MAX_CURRENCIES];
     int nrev = 0, active = 0, expiring = 0, created = 0, converted = 0, dead = 0;
+    int refunds = 0, failing = 0, stale = 0, waiting = 0;
     int rc = store_reservation_status_counts(db, now, &counts);
     if (rc == DB_OK)
         rc = store_revenue(db, month_from, month_to, revenue, &nrev);
@@ -131,22 +132,17 @@ void api_admin_dashboard_stats(struct http_request *req, struct http_response *r
         rc = store_conversion(db, now - CONVERSION_DAYS * 86400LL, now, &created, &converted);
     if (rc == DB_OK)
         rc = store_outbox_dead_count(db, &dead);
+    if (rc == DB_OK)
+        rc = store_payments_needing_refund(db, &refunds);
+    if (rc == DB_OK)
+        rc = store_ical_feed_health(db, now, (long long)req->app->cfg->ical_sync_max_age_minutes * 60,
+                                    &failing, &stale);
+    if (rc == DB_OK)
+        rc = store_whatsapp_waiting(db, now, &waiting);
     if (rc != DB_OK) {
         db_problem(res, rc);
         return;
     }
-    /* the three numbers of features that may not be installed: null, never a made-up 0 */
-    int refunds = 0, failing = 0, stale = 0, waiting = 0;
-    int rc_pay = store_payments_needing_refund(db, &refunds);
-    int rc_ical = store_ical_feed_health(db, now, (long long)req->app->cfg->ical_sync_max_age_minutes * 60,
-                                         &failing, &stale);
-    int rc_wa = store_whatsapp_waiting(db, now, &waiting);
-    int rcs[] = {rc_pay, rc_ical, rc_wa};
-    for (size_t i = 0; i < sizeof rcs / sizeof *rcs; i++)
-        if (rcs[i] != DB_OK && rcs[i] != STORE_FEATURE_ABSENT) {
-            db_problem(res, rcs[i]);
-            return;
-        }
 
     json_t *occupancy = occupancy_json(req, today, now, res);
     if (!occupancy)
@@ -179,16 +175,12 @@ void api_admin_dashboard_stats(struct http_request *req, struct http_response *r
     json_object_set_new(j, "conversion",
                         json_pack("{s:i, s:i, s:i, s:o}", "days", CONVERSION_DAYS, "holds_created", created,
                                   "converted", converted, "rate", rate(converted, created)));
-    json_object_set_new(j, "payments_needing_refund", rc_pay == DB_OK ? json_integer(refunds) : json_null());
-    json_object_set_new(j, "ical_feeds",
-                        rc_ical == DB_OK ? json_pack("{s:i, s:i}", "failing", failing, "stale", stale)
-                                         : json_null());
+    json_object_set_new(j, "payments_needing_refund", json_integer(refunds));
+    json_object_set_new(j, "ical_feeds", json_pack("{s:i, s:i}", "failing", failing, "stale", stale));
     json_object_set_new(j, "outbox", json_pack("{s:i}", "dead", dead));
-    json_object_set_new(j, "whatsapp_waiting_for_person",
-                        rc_wa == DB_OK ? json_integer(waiting) : json_null());
-    json_object_set_new(j, "features",
-                        json_pack("{s:b, s:b, s:b}", "payments", rc_pay == DB_OK, "ical", rc_ical == DB_OK,
-                                  "whatsapp", rc_wa == DB_OK));
+    json_object_set_new(j, "whatsapp_waiting_for_person", json_integer(waiting));
+    /* kept for clients written when these were optional features: all part of this build */
+    json_object_set_new(j, "features", json_pack("{s:b, s:b, s:b}", "payments", 1, "ical", 1, "whatsapp", 1));
     http_response_json(res, 200, j);
 }
 

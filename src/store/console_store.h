@@ -1,10 +1,6 @@
 /* console_store.h - what the admin console reads: the audit trail, the dashboard's numbers and the
  * calendar's entries. Read-only; every function borrows a pool connection for its duration and is
- * thread-safe. Returns DB_OK or a DB_* code (db.h), or STORE_FEATURE_ABSENT below.
- *
- * Three dashboard numbers belong to features whose tables arrive with their own migrations (payments,
- * iCal feeds, WhatsApp conversations). Until a function below is written against its table it answers
- * STORE_FEATURE_ABSENT, and the API shows the number as null ("feature not installed"), never as 0. */
+ * thread-safe. Returns DB_OK or a DB_* code (db.h). */
 #ifndef CABANAS_CONSOLE_STORE_H
 #define CABANAS_CONSOLE_STORE_H
 
@@ -13,8 +9,6 @@
 #include "journal.h"
 
 #include <stdint.h>
-
-#define STORE_FEATURE_ABSENT (-12)
 
 /* --- audit trail --- */
 
@@ -70,15 +64,14 @@ int store_revenue(struct db *db, long long from, long long to, struct revenue ou
 /* Outbox messages with status dead. */
 int store_outbox_dead_count(struct db *db, int *dead);
 
-/* Payments with status needs_refund (the payments feature). STORE_FEATURE_ABSENT until its table exists. */
+/* Payments flagged needs_refund (not refunded yet). */
 int store_payments_needing_refund(struct db *db, int *count);
 
 /* iCal feeds whose last sync failed, and feeds without a successful sync since now - max_age_s (a new
- * feed counts from when it was added). STORE_FEATURE_ABSENT until the feeds table exists. */
+ * feed counts from when it was added), over the feeds of active accommodations. */
 int store_ical_feed_health(struct db *db, long long now, long long max_age_s, int *failing, int *stale);
 
-/* WhatsApp conversations handed over to a person and still waiting (the handoff has not ended).
- * STORE_FEATURE_ABSENT until the conversations table exists. */
+/* WhatsApp conversations handed over to a person and still waiting (the handoff has not ended). */
 int store_whatsapp_waiting(struct db *db, long long now, int *count);
 
 /* --- calendar --- */
