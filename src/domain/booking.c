@@ -109,16 +109,22 @@ int booking_text_valid(const char *s, size_t max)
 void booking_code_new(char out[RES_CODE_LEN + 1])
 {
     static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    unsigned char raw[8];
-    ids_random_bytes(raw, sizeof raw);
-    unsigned long long bits = 0;
-    for (int i = 0; i < 8; i++)
-        bits = (bits << 8) | raw[i];
-    memcpy(out, "RES", 3);
-    for (int i = 0; i < 10; i++) {
-        out[3 + i] = crockford[bits & 31];
-        bits >>= 5;
-    }
+    int digits;
+    do {
+        /* about 1 code in 40 is all letters: drawn again, so a code never reads like a word */
+        unsigned char raw[8];
+        ids_random_bytes(raw, sizeof raw);
+        unsigned long long bits = 0;
+        for (int i = 0; i < 8; i++)
+            bits = (bits << 8) | raw[i];
+        memcpy(out, "RES", 3);
+        digits = 0;
+        for (int i = 0; i < 10; i++) {
+            out[3 + i] = crockford[bits & 31];
+            digits += (bits & 31) < 10;
+            bits >>= 5;
+        }
+    } while (!digits);
     out[RES_CODE_LEN] = '\0';
 }
 

@@ -93,7 +93,8 @@ int booking_email_valid(const char *s);
 int booking_text_valid(const char *s, size_t max);
 
 /* Writes a fresh reservation code ("RES" + 10 Crockford base-32 characters, 50 random bits from the
- * kernel CSPRNG) into out. */
+ * kernel CSPRNG, at least one of them a digit so that a code never reads like a 13-letter word such as
+ * "reservaciones": the WhatsApp assistant relies on it) into out. */
 void booking_code_new(char out[RES_CODE_LEN + 1]);
 
 /* 1 for the statuses that hold nights: pre_reserved and confirmed. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/booking.h"
 #include "whatsapp/nlu.h"
 
 #define MIN_CASES 150
@@ -269,12 +270,36 @@ static void test_normalize_and_names(void **state)
     assert_string_equal(nlu_intent_name((enum nlu_intent)99), "unknown");
 }
 
+/* Every code the server hands out is understood back, in capitals or not: codes always carry a digit
+ * (booking_code_new), which is what tells them from 13-letter words. */
+static void test_every_generated_code_is_understood(void **state)
+{
+    (void)state;
+    struct date today = {2026, 12, 1};
+    for (int i = 0; i < 3000; i++) {
+        char code[RES_CODE_LEN + 1], text[64];
+        booking_code_new(code);
+        snprintf(text, sizeof text, "cancelar %s", code);
+        if (i % 2)
+            for (char *p = text; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        struct nlu_result r;
+        nlu_parse(text, strlen(text), today, &r);
+        assert_int_equal(r.intent, NLU_CANCEL);
+        assert_string_equal(r.code, code);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases_from_table),        cmocka_unit_test(test_text_cap_and_utf8_boundary),
-        cmocka_unit_test(test_invalid_utf8_and_binary), cmocka_unit_test(test_many_tokens),
-        cmocka_unit_test(test_today_is_the_only_clock), cmocka_unit_test(test_normalize_and_names),
+        cmocka_unit_test(test_cases_from_table),
+        cmocka_unit_test(test_text_cap_and_utf8_boundary),
+        cmocka_unit_test(test_invalid_utf8_and_binary),
+        cmocka_unit_test(test_many_tokens),
+        cmocka_unit_test(test_today_is_the_only_clock),
+        cmocka_unit_test(test_normalize_and_names),
+        cmocka_unit_test(test_every_generated_code_is_understood),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
