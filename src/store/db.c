@@ -209,14 +209,18 @@ static int queue(struct db_conn *c, const char *sql, int n, const char *const *p
 
 /* PostgreSQL: the deferred statements, then `sql`, in one round trip. A transaction whose BEGIN had not
  * reached the server yet is retried once on a fresh connection after a lost one: nothing of it ran. */
-static int pg_flush(struct db_conn *c, const char *sql, int n, const char *const *params,
+static int pg_flush(struct db_conn *c, const char *sql, int n, const char *const *params, const char *tail,
                     struct db_result **out)
 {
     int begins = c->in_tx && !c->tx_sent;
-    int rc = db_pg_pipeline(c, sql, n, params, out);
-    if (rc == DB_UNAVAILABLE && begins && conn_connect(c->db, c) == DB_OK) {
+    if (begins && tail && !db_pg_alive(c) && conn_connect(c->db, c) == DB_OK)
+        c->in_tx = 1; /* a server that closed this connection while it idled: start on a fresh one */
+    int rc = db_pg_pipeline(c, sql, n, params, tail, out);
+    /* Nothing of a transaction whose BEGIN had not been sent ran when the connection turns out lost, so it
+     * can be sent again on a fresh one; unless it ends with its COMMIT, which may have run. */
+    if (rc == DB_UNAVAILABLE && begins && !tail && conn_connect(c->db, c) == DB_OK) {
         c->in_tx = 1;
-        rc = db_pg_pipeline(c, sql, n, params, out);
+        rc = db_pg_pipeline(c, sql, n, params, tail, out);
     }
     if (rc != DB_UNAVAILABLE && begins)
         c->tx_sent = 1;
@@ -233,7 +237,7 @@ int db_exec(struct db_conn *c, const char *sql, int n, const char *const *params
     if (c->engine == DB_ENGINE_SQLITE)
         return db_sqlite_exec(c, sql, n, params, out);
     if (c->ndeferred)
-        return pg_flush(c, sql, n, params, out);
+        return pg_flush(c, sql, n, params, NULL, out);
     int rc = db_pg_exec(c, sql, n, params, out);
     if (rc == DB_UNAVAILABLE && !c->in_tx) {
         /* The server restarted under us: reconnect once and retry, invisible to the caller. */
@@ -250,7 +254,7 @@ int db_defer(struct db_conn *c, const char *sql, int n, const char *const *param
     if (c->engine == DB_ENGINE_SQLITE || !c->in_tx)
         return db_exec(c, sql, n, params, NULL);
     if (c->ndeferred == DB_DEFER_MAX) {
-        int rc = pg_flush(c, NULL, 0, NULL, NULL);
+        int rc = pg_flush(c, NULL, 0, NULL, NULL, NULL);
         if (rc != DB_OK)
             return rc;
     }
@@ -308,6 +312,33 @@ int db_commit(struct db_conn *c)
         db_pg_exec(c, pg_rollback, 0, NULL, NULL);
     }
     c->in_tx = 0; /* a failed PostgreSQL COMMIT ends the transaction */
+    c->tx_sent = 0;
+    return rc;
+}
+
+int db_exec_commit(struct db_conn *c, const char *sql, int n, const char *const *params,
+                   struct db_result **out)
+{
+    if (out)
+        *out = NULL;
+    if (n > DB_MAX_PARAMS || !c->in_tx) {
+        db_rollback(c);
+        return DB_ERR;
+    }
+    if (c->engine == DB_ENGINE_SQLITE) {
+        int rc = db_exec(c, sql, n, params, out);
+        if (rc == DB_OK)
+            rc = db_commit(c);
+        if (rc != DB_OK && c->in_tx)
+            db_rollback(c);
+        return rc;
+    }
+    int rc = pg_flush(c, sql, n, params, "COMMIT", out);
+    if (rc != DB_OK && !c->broken && c->tx_sent) {
+        /* an aborted transaction is still open (a failed COMMIT has ended it; then this only warns) */
+        db_pg_exec(c, pg_rollback, 0, NULL, NULL);
+    }
+    c->in_tx = 0;
     c->tx_sent = 0;
     return rc;
 }

@@ -54,6 +54,12 @@ int db_exec_script(struct db_conn *conn, const char *sql);
 int db_begin(struct db_conn *conn);
 int db_commit(struct db_conn *conn);
 int db_rollback(struct db_conn *conn);
+/* Runs `sql` and then COMMIT (PostgreSQL: with the deferred statements, in one round trip). The
+ * transaction is over afterwards: committed when DB_OK, rolled back otherwise. *out gets sql's result
+ * whenever sql itself succeeded, even when COMMIT then failed (a deferred constraint), so the caller can
+ * tell why. */
+int db_exec_commit(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
+                   struct db_result **out);
 /* The last error message of this connection (never NULL, borrowed). */
 const char *db_conn_error(const struct db_conn *conn);
 

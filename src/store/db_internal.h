@@ -50,9 +50,14 @@ int db_pg_connect(struct db_conn *c);
 void db_pg_disconnect(struct db_conn *c);
 int db_pg_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
 int db_pg_script(struct db_conn *c, const char *sql);
-/* Sends the deferred statements and then `sql` (may be NULL) in one pipeline: one round trip. Stops at
- * the first error; *out gets the last statement's result. The deferred queue is left for the caller. */
-int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params,
+/* Reads what an idle connection has received without blocking: 0 when the server has closed it (a
+ * restart or an idle timeout), so a statement that must not be retried is not sent into a dead socket. */
+int db_pg_alive(struct db_conn *c);
+/* Sends the deferred statements, then `sql`, then `tail` (a statement without parameters such as COMMIT;
+ * each may be NULL) in one pipeline: one round trip. The server skips what follows an error; the result
+ * is the first error. *out gets sql's result when sql succeeded, even if tail then failed. The deferred
+ * queue is left for the caller. */
+int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params, const char *tail,
                    struct db_result **out);
 
 int db_sqlite_connect(struct db_conn *c);

@@ -154,6 +154,22 @@ int db_pg_script(struct db_conn *c, const char *sql)
     return finish(c, PQexec(c->pg, sql), NULL);
 }
 
+int db_pg_alive(struct db_conn *c)
+{
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
+        return 0;
+    /* a closing server sends a FATAL message and then EOF: read, let libpq parse, read again */
+    for (int i = 0; i < 2; i++) {
+        if (!PQconsumeInput(c->pg))
+            return 0;
+        (void)PQisBusy(c->pg);
+        PGresult *r;
+        while ((r = PQgetResult(c->pg)) != NULL) /* nothing is expected on an idle connection */
+            PQclear(r);
+    }
+    return PQstatus(c->pg) == CONNECTION_OK;
+}
+
 /* Queues one statement on the pipeline (prepared when the cache allows). 1 on success. */
 static int send_one(struct db_conn *c, const char *sql, int n, const char *const *params, const char *name)
 {
@@ -161,7 +177,7 @@ static int send_one(struct db_conn *c, const char *sql, int n, const char *const
                 : PQsendQueryParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
 }
 
-int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params,
+int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params, const char *tail,
                    struct db_result **out)
 {
     if (!c->pg) {
@@ -169,13 +185,15 @@ int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const 
         set_error(c, "not connected");
         return DB_UNAVAILABLE;
     }
-    int total = c->ndeferred + (sql ? 1 : 0);
-    const char *names[DB_DEFER_MAX + 1];
+    /* the statements in order: the deferred ones, then sql (index `mine`), then tail */
+    int mine = sql ? c->ndeferred : -1;
+    int total = c->ndeferred + (sql ? 1 : 0) + (tail ? 1 : 0);
+    const char *names[DB_DEFER_MAX + 2];
     int rc = DB_OK;
     /* PQprepare is synchronous: prepare first uses outside the pipeline (once per connection) */
     for (int i = 0; i < total; i++) {
-        const char *q = i < c->ndeferred ? c->deferred[i].sql : sql;
-        int np = i < c->ndeferred ? c->deferred[i].n : n;
+        const char *q = i < c->ndeferred ? c->deferred[i].sql : i == mine ? sql : tail;
+        int np = i < c->ndeferred ? c->deferred[i].n : i == mine ? n : 0;
         names[i] = prepared_name(c, q, np, &rc);
         if (rc != DB_OK) {
             if (rc == DB_UNAVAILABLE)
@@ -193,8 +211,10 @@ int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const 
         if (i < c->ndeferred)
             sent = send_one(c, c->deferred[i].sql, c->deferred[i].n,
                             (const char *const *)c->deferred[i].params, names[i]);
-        else
+        else if (i == mine)
             sent = send_one(c, sql, n, params, names[i]);
+        else
+            sent = send_one(c, tail, 0, NULL, names[i]);
     }
     if (!sent || !PQpipelineSync(c->pg)) {
         set_error(c, PQerrorMessage(c->pg));
@@ -219,7 +239,7 @@ int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const 
             PQclear(first);
             continue; /* skipped after an earlier error, which rc already holds */
         }
-        int src = finish(c, first, i == total - 1 && sql ? out : NULL);
+        int src = finish(c, first, i == mine ? out : NULL);
         if (rc == DB_OK)
             rc = src;
         if (c->broken)

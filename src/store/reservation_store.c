@@ -199,6 +199,20 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
         "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
         "RETURNING id";
+    /* PostgreSQL: the reservation and its claim in one statement, sent with BEGIN, the journal rows and
+     * COMMIT in one round trip. When the nights are taken the claim inserts nothing (its id is NULL) and
+     * the deferred claim trigger makes COMMIT fail, which rolls the reservation back. */
+    static const char *insert_with_claim =
+        "WITH r AS (INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, "
+        "guest_name, guest_phone, guest_email, channel, status, payment_status, nights, total_cents, "
+        "deposit_percent, deposit_cents, paid_cents, currency, expires_at, created_at, updated_at) VALUES ($1, "
+        "CAST($2 AS bigint), CAST($3 AS date), CAST($4 AS date), CAST($5 AS integer), $6, $7, $8, $9, "
+        "'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS bigint), CAST($12 AS integer), "
+        "CAST($13 AS bigint), 0, $14, CAST($15 AS bigint), CAST($16 AS bigint), CAST($16 AS bigint)) "
+        "RETURNING id, accommodation_id, check_in, check_out), "
+        "c AS (INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
+        "SELECT accommodation_id, check_in, check_out, id FROM r ON CONFLICT DO NOTHING RETURNING id) "
+        "SELECT r.id, (SELECT id FROM c) FROM r";
     char acc[24], guests[24], nights[24], total[24], pct[24], dep[24], exp[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
@@ -208,6 +222,7 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         return rc;
     store_ll_param(h->accommodation_id, acc);
     store_ll_param(now, nowb);
+    int pg = db_conn_engine(c) == DB_ENGINE_POSTGRES;
     for (int attempt = 0; attempt < 3; attempt++) {
         char code[RES_CODE_LEN + 1];
         booking_code_new(code);
@@ -232,6 +247,30 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
                            h->currency,
                            store_ll_param(h->expires_at, exp),
                            nowb};
+        if (pg) {
+            fill_hold(out, h, code, 0, now); /* the journal needs no id */
+            if ((rc = journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL,
+                                          out)) != DB_OK)
+                goto rollback;
+            db_result_free(r);
+            r = NULL;
+            rc = db_exec_commit(c, insert_with_claim, 16, p, &r); /* the transaction is over either way */
+            if (r && db_result_value(r, 0, 1) == NULL) {
+                rc = DB_CONFLICT; /* the nights were taken: COMMIT refused the claimless hold */
+                *expired = 0;     /* rolled back with it */
+                break;
+            }
+            if (!r && rc == DB_CONFLICT) {
+                *expired = 0; /* a code collision rolled everything back: another code */
+                continue;
+            }
+            if (rc != DB_OK) {
+                *expired = 0;
+                break;
+            }
+            out->id = store_col_ll(r, 0, 0);
+            break;
+        }
         rc = db_exec(c, insert_res, 16, p, &r);
         if (rc == DB_CONFLICT) {
             /* a code collision (50 random bits: practically never): try another code */

@@ -1177,6 +1177,42 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         body = hold_body(accs[2]["id"], day(70), day(72))
         self.assert_one_winner([s1, s2], self.race([s1, s2], body), body)
 
+    def test_holds_after_a_postgres_restart(self):
+        """A server restart closes every pooled connection while it idles. The holds that follow all get
+        their 201 and nothing is written twice, although a hold's transaction travels with its COMMIT in
+        one round trip and so is never resent after a lost connection (the COMMIT may have run): the
+        pre-check's statement, which may be resent, replaces a closed connection first, and the
+        transaction itself checks its connection before sending (db_pg_alive; this test does not isolate
+        that second step)."""
+        s = self.start(env={"DB_POOL_SIZE": "4", "HTTP_THREADS": "8"})
+        acc = self.create_accommodation(s)
+        nights = iter(range(1, 200))
+
+        def holds(n):
+            results = [None] * n
+
+            def one(i, night):
+                try:
+                    results[i] = self.book(s, acc["id"], day(night), day(night + 1))
+                except Exception as e:  # noqa: BLE001 - reported below
+                    results[i] = e
+
+            threads = [threading.Thread(target=one, args=(i, next(nights))) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            return [r.status if isinstance(r, harness.Response) else repr(r) for r in results]
+
+        self.assertEqual(holds(8), [201] * 8)  # every pooled connection open
+        for _ in range(3):
+            self.pg.stop()
+            self.pg.start()
+            self.assertEqual(holds(8), [201] * 8)
+        stays = self.active_stays(s)
+        self.assertEqual(len(stays), 32)
+        self.assert_no_double_booking(stays)
+
     def test_race_two_instances_without_redis(self):
         """No Redis, so no shared lock: only the database's exclusion constraint stands between two
         instances."""
