@@ -28,7 +28,8 @@
 # BENCH_HTTP_THREADS (8) and BENCH_POOL_SIZE (4) for experiments (the defaults are the server's own),
 # BENCH_RATE_LIMIT (high: limiter on, limit out of reach; off; default: cabanas' own 300/min),
 # BENCH_ACCOMMODATIONS (200: how many the hold test spreads over), BENCH_KEEP=1 keeps the temporary
-# directory (logs) for a look afterwards, CABANAS_BIN.
+# directory (logs) for a look afterwards, BENCH_PG_STATEMENTS=1 loads pg_stat_statements and prints
+# the statements that took PostgreSQL's time (a diagnosis: it slows every PostgreSQL figure), CABANAS_BIN.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,6 +111,14 @@ cleanup() {
         for f in "$TMP"/*.log "$TMP"/pg/*.log "$TMP"/nginx/*.log "$TMP"/redis/*.log; do
             [ -s "$f" ] && { echo "--- last lines of $f" >&2; tail -n 20 "$f" >&2; }
         done
+    fi
+    if [ "$PG_STARTED" = 1 ] && [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+        echo "--- pg_stat_statements: the 15 statements that took PostgreSQL's time (all runs)" >&2
+        "$PGBIN/psql" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d cabanas -P pager=off -c \
+            "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
+                    round((total_exec_time / calls * 1000)::numeric, 1) AS mean_us, rows,
+                    left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15" >&2
     fi
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]%%:*}" "${PIDS[i]#*:}"; done
     if [ "$PG_STARTED" = 1 ]; then
@@ -200,10 +209,15 @@ fsync = off
 synchronous_commit = off
 max_connections = 100
 EOF
+[ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && echo "shared_preload_libraries = 'pg_stat_statements'" >>"$PGDATA/postgresql.conf"
 PG_STARTED=1
 as_pg pg_ctl -D "$PGDATA" -l "$TMP/pg/postgres.log" -w -t 60 start >/dev/null || die "PostgreSQL did not start"
 "$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE DATABASE cabanas" >/dev/null
+if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+    "$PGBIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d cabanas -v ON_ERROR_STOP=1 \
+        -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+fi
 DATABASE_URL_PG="postgresql://postgres@127.0.0.1:$PG_PORT/cabanas"
 
 # --- Redis: no persistence ---

@@ -158,6 +158,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "cabanas serve: invalid email settings (see the log)\n");
         goto out;
     }
+    notify_plan_for(&cfg);
     wa_graph_init();
     wa_webhook_init();
     wa_conversation_init();

@@ -12,6 +12,7 @@
 #include "core/metrics.h"
 #include "jobs/periodic.h"
 #include "smtp.h"
+#include "store/journal.h"
 #include "store/outbox_store.h"
 
 #include <pthread.h>
@@ -165,6 +166,32 @@ static void run(struct app *app, void *arg)
     refresh_gauges(app);
     if (handled >= RUN_MAX)
         notify_worker_wake();
+}
+
+static const struct config *plan_cfg; /* set before serving, read-only afterwards */
+
+/* journal_channel_check: the checks deliver_one() and the email channel would make, minus the network */
+static int channel_ready(const char *channel, const char *template_name, const char *recipient, char *why,
+                         size_t whylen)
+{
+    const struct outbox_channel *ch = outbox_channel_find(channel);
+    if (!ch)
+        return 1; /* unknown: the worker reports it (dead) */
+    if (!ch->enabled(plan_cfg))
+        snprintf(why, whylen, "%s not configured", ch->name);
+    else if (strcmp(ch->name, "email") == 0 && strcmp(recipient, "owner") == 0 && !plan_cfg->owner_email[0])
+        snprintf(why, whylen, "OWNER_EMAIL not configured");
+    else
+        return 1;
+    /* counted when written: a change rolled back after planning (a lost race for the nights) counts too */
+    count(ch->name, template_name, "skipped");
+    return 0;
+}
+
+void notify_plan_for(const struct config *cfg)
+{
+    plan_cfg = cfg;
+    journal_set_channel_check(channel_ready);
 }
 
 int notify_check_config(const struct config *cfg)

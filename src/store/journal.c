@@ -19,22 +19,36 @@ int audit_record(struct db_conn *c, long long now, const char *actor, const char
     return db_defer(c, sql, 7, p);
 }
 
+static journal_channel_check channel_check; /* set once at start-up, before any request */
+
+void journal_set_channel_check(journal_channel_check fn)
+{
+    channel_check = fn;
+}
+
 int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message *m)
 {
     static const char *sql =
         "INSERT INTO outbox (channel, template, recipient, reservation_code, payload, dedupe_key, status, "
-        "attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, "
-        "CAST($7 AS bigint), CAST($8 AS bigint), CAST($8 AS bigint)) ON CONFLICT (dedupe_key) DO NOTHING";
-    char due[24], at[24];
+        "attempts, next_attempt_at, last_error, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $9, "
+        "0, CAST($7 AS bigint), $10, CAST($8 AS bigint), CAST($8 AS bigint)) "
+        "ON CONFLICT (dedupe_key) DO NOTHING";
+    char due[24], at[24], why[OUTBOX_SKIP_REASON_MAX] = "";
+    const char *recipient = m->recipient ? m->recipient : "";
+    /* a message no channel of this process can deliver is written as already skipped, so the delivery
+     * worker never has to claim it (the admin list still shows it, with the reason) */
+    int skipped = channel_check && !channel_check(m->channel, m->template_name, recipient, why, sizeof why);
     const char *p[] = {m->channel,
                        m->template_name,
-                       m->recipient ? m->recipient : "",
+                       recipient,
                        m->reservation_code,
                        m->payload ? m->payload : "{}",
                        m->dedupe_key,
                        store_ll_param(m->not_before > now ? m->not_before : now, due),
-                       store_ll_param(now, at)};
-    return db_defer(c, sql, 8, p);
+                       store_ll_param(now, at),
+                       skipped ? "skipped" : "pending",
+                       skipped ? why : NULL};
+    return db_defer(c, sql, 10, p);
 }
 
 int journal_plan(const char *event, const struct reservation *r, const char *actor,

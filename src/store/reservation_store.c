@@ -205,7 +205,8 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
     static const char *insert_with_claim =
         "WITH r AS (INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, "
         "guest_name, guest_phone, guest_email, channel, status, payment_status, nights, total_cents, "
-        "deposit_percent, deposit_cents, paid_cents, currency, expires_at, created_at, updated_at) VALUES ($1, "
+        "deposit_percent, deposit_cents, paid_cents, currency, expires_at, created_at, updated_at) VALUES "
+        "($1, "
         "CAST($2 AS bigint), CAST($3 AS date), CAST($4 AS date), CAST($5 AS integer), $6, $7, $8, $9, "
         "'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS bigint), CAST($12 AS integer), "
         "CAST($13 AS bigint), 0, $14, CAST($15 AS bigint), CAST($16 AS bigint), CAST($16 AS bigint)) "

@@ -1,0 +1,141 @@
+/* test_journal.c - outbox_enqueue() against a real SQLite file (all migrations applied): without a channel
+ * check every message is pending; with one, a message the check refuses is written already skipped, with
+ * the check's reason and no attempt, so the delivery worker (which claims only pending rows) never sees it;
+ * the check is asked with the message's channel, template and recipient; a duplicate dedupe key stays one
+ * row. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "store/db.h"
+#include "store/journal.h"
+#include "store/migrate.h"
+
+#define NOW 1796160000LL
+
+struct fixture {
+    char dir[64];
+    struct config cfg;
+    struct db *db;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    *state = f;
+    snprintf(f->dir, sizeof f->dir, "/tmp/cabanas-test-journal-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    char url[128], err[256] = "";
+    snprintf(url, sizeof url, "sqlite://%s/test.db", f->dir);
+    setenv("DATABASE_URL", url, 1);
+    int rc = config_load(&f->cfg, NULL, err, sizeof err);
+    unsetenv("DATABASE_URL");
+    if (rc != 0 || db_open(&f->cfg, &f->db, err, sizeof err) != DB_OK)
+        return -1;
+    struct db_conn *c = NULL;
+    int applied = 0;
+    if (db_acquire(f->db, &c) != DB_OK || migrate_apply(c, &applied, err, sizeof err) != DB_OK)
+        return -1;
+    db_release(f->db, c);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    journal_set_channel_check(NULL);
+    db_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static char asked[256]; /* what the check was last asked: channel/template/recipient */
+
+static int refuse_whatsapp(const char *channel, const char *template_name, const char *recipient, char *why,
+                           size_t whylen)
+{
+    snprintf(asked, sizeof asked, "%s/%s/%s", channel, template_name, recipient);
+    if (strcmp(channel, "whatsapp") != 0)
+        return 1;
+    snprintf(why, whylen, "whatsapp not configured");
+    return 0;
+}
+
+static void enqueue(struct fixture *f, const char *channel, const char *recipient, const char *key)
+{
+    struct db_conn *c = NULL;
+    assert_int_equal(db_acquire(f->db, &c), DB_OK);
+    assert_int_equal(db_begin(c), DB_OK);
+    struct outbox_message m = {.channel = channel,
+                               .template_name = "hold_created",
+                               .recipient = recipient,
+                               .reservation_code = "RES0000000001",
+                               .dedupe_key = key};
+    assert_int_equal(outbox_enqueue(c, NOW, &m), DB_OK);
+    assert_int_equal(db_commit(c), DB_OK);
+    db_release(f->db, c);
+}
+
+/* "channel status last_error attempts" for every row, in id order, ";"-separated */
+static void rows(struct fixture *f, char *out, size_t outlen)
+{
+    static const char *sql =
+        "SELECT channel, status, COALESCE(last_error, '-'), attempts FROM outbox ORDER BY id";
+    struct db_result *r = NULL;
+    assert_int_equal(db_exec_once(f->db, sql, 0, NULL, &r), DB_OK);
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < db_result_rows(r); i++)
+        len +=
+            (size_t)snprintf(out + len, outlen - len, "%s%s %s %s %s", i ? ";" : "", db_result_value(r, i, 0),
+                             db_result_value(r, i, 1), db_result_value(r, i, 2), db_result_value(r, i, 3));
+    db_result_free(r);
+}
+
+static void test_without_a_check_every_message_is_pending(void **state)
+{
+    struct fixture *f = *state;
+    journal_set_channel_check(NULL);
+    enqueue(f, "whatsapp", "5491155550000", "k1");
+    enqueue(f, "email", "ana@example.com", "k2");
+    char got[512];
+    rows(f, got, sizeof got);
+    assert_string_equal(got, "whatsapp pending - 0;email pending - 0");
+}
+
+static void test_refused_messages_are_written_skipped(void **state)
+{
+    struct fixture *f = *state;
+    journal_set_channel_check(refuse_whatsapp);
+    enqueue(f, "whatsapp", "5491155550000", "k1");
+    assert_string_equal(asked, "whatsapp/hold_created/5491155550000");
+    enqueue(f, "email", "owner", "k2");
+    assert_string_equal(asked, "email/hold_created/owner");
+    enqueue(f, "whatsapp", "5491155550000", "k1"); /* the same event again: still one message */
+    char got[512];
+    rows(f, got, sizeof got);
+    assert_string_equal(got, "whatsapp skipped whatsapp not configured 0;email pending - 0");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_without_a_check_every_message_is_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_messages_are_written_skipped, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
