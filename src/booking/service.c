@@ -182,7 +182,7 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
     rc = store_hold_create(app->db, &h, now, out, &expired);
     booking_lock_release(app->redis, &lock);
     if (rc == DB_OK || expired)
-        notify_worker_wake(); /* the change's messages are committed: deliver them now */
+        notify_after_change(); /* the change's messages are committed: deliver them now */
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
         log_info("expired %d stale hold(s) on accommodation %lld while creating a hold", expired, acc.id);
@@ -225,7 +225,7 @@ int booking_cancel(struct app *app, const char *code, const char *reason, const 
     int rc = store_reservation_cancel(app->db, code, reason && *reason ? reason : NULL, now, actor, out);
     if (rc != DB_OK)
         return not_found_or_state(rc, code, "cancelled", err);
-    notify_worker_wake();
+    notify_after_change();
     metrics_inc(m_cancelled, NULL, 1);
     log_info("reservation %s: cancelled", out->code);
     return 0;
@@ -238,7 +238,7 @@ int booking_confirm(struct app *app, const char *code, int64_t paid_cents, const
     int expired = 0;
     int rc = store_reservation_confirm(app->db, code, paid_cents, note, now, actor, out, &expired);
     if (rc == DB_OK || expired)
-        notify_worker_wake();
+        notify_after_change();
     if (expired)
         metrics_inc(m_expired, NULL, expired);
     if (rc == DB_CONFLICT) {
@@ -280,7 +280,7 @@ int booking_create_block(struct app *app, struct block *b, const char *actor, st
     booking_lock_release(app->redis, &lock);
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
-        notify_worker_wake();
+        notify_after_change();
     }
     if (rc == DB_CONFLICT) {
         count_conflict("block");
@@ -315,7 +315,7 @@ int booking_expire_due(struct app *app, int *expired)
     long long now = (long long)time(NULL);
     int rc = store_holds_expire(app->db, now, expired);
     if (rc == DB_OK && *expired) {
-        notify_worker_wake();
+        notify_after_change();
         metrics_inc(m_expired, NULL, *expired);
         log_info("sweeper: %d hold(s) expired", *expired);
     }

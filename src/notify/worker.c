@@ -238,6 +238,12 @@ void notify_worker_wake(void)
     pthread_mutex_unlock(&job_lock);
 }
 
+void notify_after_change(void)
+{
+    if (journal_take_pending())
+        notify_worker_wake();
+}
+
 void notify_worker_stop(void)
 {
     __atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);

@@ -32,6 +32,10 @@ void notify_worker_stop(void);
  * no-op when the worker is not running. */
 void notify_worker_wake(void);
 
+/* After a committed change that may have planned messages: wakes the worker when this thread queued a
+ * pending one (journal_take_pending), not for messages written as skipped. */
+void notify_after_change(void);
+
 /* Reads non-zero once the worker is stopping: long deliveries poll it to give up early. */
 const int *notify_worker_abort_flag(void);
 

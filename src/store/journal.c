@@ -20,6 +20,14 @@ int audit_record(struct db_conn *c, long long now, const char *actor, const char
 }
 
 static journal_channel_check channel_check; /* set once at start-up, before any request */
+static __thread int pending_queued;         /* pending messages this thread queued since the last take */
+
+int journal_take_pending(void)
+{
+    int n = pending_queued;
+    pending_queued = 0;
+    return n;
+}
 
 void journal_set_channel_check(journal_channel_check fn)
 {
@@ -48,7 +56,10 @@ int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message
                        store_ll_param(now, at),
                        skipped ? "skipped" : "pending",
                        skipped ? why : NULL};
-    return db_defer(c, sql, 10, p);
+    int rc = db_defer(c, sql, 10, p);
+    if (rc == DB_OK && !skipped)
+        pending_queued++;
+    return rc;
 }
 
 int journal_plan(const char *event, const struct reservation *r, const char *actor,

@@ -37,6 +37,11 @@ typedef int (*journal_channel_check)(const char *channel, const char *template_n
                                      char *why, size_t whylen);
 void journal_set_channel_check(journal_channel_check fn);
 
+/* How many pending messages this thread has queued since the last call (then 0 again): after a commit,
+ * whether the delivery worker has anything to do. A rolled-back change may leave a count behind; the
+ * only cost is one needless wake. */
+int journal_take_pending(void);
+
 /* A reservation's state change: the audit row (before: the previous status and payment status, or
  * NULL for a new hold; after: the whole reservation) and the messages for `event`, planned by
  * journal_plan(). `before_status` / `before_payment` may be NULL. */

@@ -145,11 +145,10 @@ int outbox_mark_skipped(struct db *db, const struct outbox_row *row, long long n
 
 int outbox_counts(struct db *db, int *pending, int *dead)
 {
-    static const char *sql =
-        "SELECT "
-        "COALESCE(SUM(CASE WHEN status IN ('pending', 'sending') THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) FROM outbox "
-        "WHERE status IN ('pending', 'sending', 'dead')";
+    /* two counts by status, each a range of the outbox_due index: sent and skipped rows, nearly all of
+     * the table, are never read */
+    static const char *sql = "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')), "
+                             "(SELECT count(*) FROM outbox WHERE status = 'dead')";
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *pending = *dead = 0;
