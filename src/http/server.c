@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <time.h>
 
+#define HTTP_CONNECTION_MEMORY (16 * 1024) /* request line + headers, per connection */
+
 struct http_server {
     struct MHD_Daemon *daemon;
     struct app *app;
@@ -413,6 +415,10 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes,
         free(s);
         return -1;
     }
+    /* Each connection's memory holds the request line and headers and the response headers (bodies are
+     * copied out). libmicrohttpd zeroes all of it after every request on a kept-alive connection, so its
+     * size is paid per request: 16 KiB, not the default 32 KiB (measured: the zeroing was ~4% of a
+     * worker's time under the availability benchmark). */
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)
         flags |=
@@ -422,6 +428,7 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED,
                                  on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!s->daemon) {

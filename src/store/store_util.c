@@ -8,7 +8,13 @@
 void store_col_str(const struct db_result *r, int row, int col, char *dst, size_t dstlen)
 {
     const char *v = db_result_value(r, row, col);
-    snprintf(dst, dstlen, "%s", v ? v : "");
+    if (dstlen == 0)
+        return;
+    size_t n = v ? strlen(v) : 0;
+    if (n >= dstlen)
+        n = dstlen - 1; /* cut at the byte, as snprintf would */
+    memcpy(dst, v ? v : "", n);
+    dst[n] = '\0';
 }
 
 long long store_col_ll(const struct db_result *r, int row, int col)

@@ -143,6 +143,19 @@ class SqlitePlatformTest(EngineChecks, ServerTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json["json"], {"a": [1, 2]})
 
+    def test_header_limit(self):
+        """docs/api.md: about 16 KiB of request line and headers per request (libmicrohttpd's connection
+        memory); more is refused, never a crash or a hang, and the server goes on serving."""
+        s = self.start()
+        browser_like = {"X-Pad-%d" % i: "v" * 200 for i in range(30)}  # 6 KiB: more than browsers send
+        r = s.get("/api/v1/version", headers=browser_like)
+        self.assertEqual(r.status, 200, r)
+        r = s.get("/api/v1/version", headers={"X-Big": "a" * 12000})
+        self.assertEqual(r.status, 200, r)
+        r = s.get("/api/v1/version", headers={"X-Big": "a" * 40000})
+        self.assertEqual(r.status, 431, r)
+        self.assertEqual(s.get("/api/v1/version").status, 200)
+
     def test_body_limit_413(self):
         s = self.start(env={"MAX_BODY_BYTES": "65536"})
         big = b'{"x":"' + b"a" * 70000 + b'"}'
