@@ -183,7 +183,7 @@ static int channel_ready(const char *channel, const char *template_name, const c
         snprintf(why, whylen, "OWNER_EMAIL not configured");
     else
         return 1;
-    /* counted when written: a change rolled back after planning (a lost race for the nights) counts too */
+    /* counted when planned: a change rolled back after planning (a lost race for the nights) counts too */
     count(ch->name, template_name, "skipped");
     return 0;
 }

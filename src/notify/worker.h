@@ -1,8 +1,8 @@
 /* worker.h - the outbox delivery job: every JOB_OUTBOX_INTERVAL_SECONDS (and at once when woken) it
  * claims due messages one at a time, delivers each through its channel (channels.h), and records the
  * outcome: sent, retry with backoff (outbox_backoff_seconds, capped at OUTBOX_MAX_BACKOFF_SECONDS), dead
- * after OUTBOX_MAX_ATTEMPTS or a permanent failure, skipped when the channel is not configured (or
- * written so already: notify_plan_for). Safe on
+ * after OUTBOX_MAX_ATTEMPTS or a permanent failure, skipped when the channel is not configured (messages
+ * planned while it was not are not even written: notify_plan_for). Safe on
  * every instance at once (outbox_store.h claims with row locks). Metrics: notifications_total{channel,
  * template,result}, outbox_pending, outbox_dead. */
 #ifndef CABANAS_NOTIFY_WORKER_H
@@ -18,8 +18,8 @@ void notify_init(void);
 int notify_check_config(const struct config *cfg);
 
 /* From now on messages for a channel this configuration cannot deliver (no SMTP_URL; OWNER_EMAIL unset for
- * the owner's copy; WhatsApp off) are written as skipped, and counted as such, when they are planned
- * (journal.h): the job never claims them. `cfg` must outlive the process' requests. Call before serving. */
+ * the owner's copy; WhatsApp or MercadoPago off) are not written when they are planned (journal.h), only
+ * counted as skipped. `cfg` must outlive the process' requests. Call before serving. */
 void notify_plan_for(const struct config *cfg);
 
 /* Starts the job (first run immediate). 0, or -1 when its thread cannot start. */

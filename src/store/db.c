@@ -19,8 +19,9 @@
 struct db {
     const struct config *cfg;
     enum db_engine engine;
-    pthread_mutex_t lock; /* the free list and the counters; held for a few instructions, never while waiting */
-    sem_t free_slots;     /* counts the free list: a borrower sleeps here, not on the lock */
+    pthread_mutex_t
+        lock;         /* the free list and the counters; held for a few instructions, never while waiting */
+    sem_t free_slots; /* counts the free list: a borrower sleeps here, not on the lock */
     int size;
     int in_use;
     int open;

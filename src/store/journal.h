@@ -26,12 +26,13 @@ struct outbox_message {
 };
 
 /* Queues one message. A duplicate dedupe_key is not an error: the first message stands. A message the
- * channel check refuses is written with status skipped and the check's reason as last_error. */
+ * channel check refuses is not written (the check counts it as skipped); DB_OK. */
 int outbox_enqueue(struct db_conn *c, long long now, const struct outbox_message *m);
 
 /* Whether this process can deliver a message on `channel` to `recipient` (its configuration: SMTP_URL,
  * OWNER_EMAIL, the WhatsApp settings). 0 with a short reason in `why` when it cannot. The notification
- * module sets it at start-up (notify_init); without one (command-line tools) every message is pending. */
+ * module sets it at start-up (notify_plan_for); without one (command-line tools) every message is
+ * written, pending. `why` is for the check's own log or metric. */
 #define OUTBOX_SKIP_REASON_MAX 96
 typedef int (*journal_channel_check)(const char *channel, const char *template_name, const char *recipient,
                                      char *why, size_t whylen);
@@ -53,8 +54,8 @@ int journal_reservation(struct db_conn *c, long long now, const char *actor, con
  * booking_confirmed, hold_expired, booking_cancelled, payment_needs_refund, payment_refunded. The guest gets
  * email when an address is known and WhatsApp when a phone is (except what the bot answers itself: a hold
  * made on WhatsApp, and whatever the guest did through the bot, actor "bot:whatsapp"); the owner ("owner") is
- * told of confirmations, cancellations and payment trouble. Channels not configured are written as
- * skipped by outbox_enqueue(), so planning needs no configuration. Returns the count. */
+ * told of confirmations, cancellations and payment trouble. Messages for channels that are not configured
+ * are dropped by outbox_enqueue(), so planning needs no configuration. Returns the count. */
 struct journal_recipient {
     const char *channel;
     const char *recipient;

@@ -1083,8 +1083,12 @@ class BookingChecks:
 
     def test_every_change_leaves_its_audit_row_and_messages(self):
         """Audit rows and outbox messages are written in the change's own transaction (src/store/journal.c):
-        committed changes have them, refused ones (409) have none."""
-        s = self.start()
+        committed changes have them, refused ones (409) have none. Email and WhatsApp are configured
+        (pointing at a closed port: delivery is not the point here), because a message for a channel that
+        is not configured is not written at all."""
+        s = self.start(env={"SMTP_URL": "smtp://127.0.0.1:9", "SMTP_FROM": "reservas@example.com",
+                            "OWNER_EMAIL": "owner@example.com", "WHATSAPP_ACCESS_TOKEN": "test-token",
+                            "WHATSAPP_PHONE_NUMBER_ID": "100200300", "WHATSAPP_API_BASE": "http://127.0.0.1:9"})
         acc = self.create_accommodation(s)["id"]
         a = self.booked(s, acc, day(30), day(32), guest_email="ana@example.com")
         self.assertEqual(self.book(s, acc, day(31), day(33)).status, 409)

@@ -303,10 +303,8 @@ class NotificationChecks:
             self.assertIsNotNone(r["sent_at"])
         self.assertEqual(set(rows), {("hold_created", "ana@example.com"), ("booking_confirmed", "ana@example.com"),
                                      ("booking_confirmed", "owner")})
-        wa = [m for m in self.messages_of(s, code) if m["channel"] == "whatsapp"]
-        self.assertEqual(len(wa), 2)
-        for m in wa:
-            self.assertEqual((m["status"], m["last_error"], m["attempts"]), ("skipped", "whatsapp not configured", 0))
+        # WhatsApp is not configured: its two messages were counted as skipped, never written
+        self.assertEqual([m for m in self.messages_of(s, code) if m["channel"] == "whatsapp"], [])
 
         m = wait_for(lambda: (lambda x: x if metric(x, "outbox_pending") == 0 else None)(self.metrics(s)), 10,
                      what="outbox_pending 0")
@@ -391,24 +389,28 @@ class NotificationChecks:
         self.assertEqual((r.status, r.json["error"]), (422, "invalid_field"))
 
     def test_admin_outbox_list_filters_and_pages(self):
-        s = self.start(None)  # no SMTP: every email is skipped, the list still shows them
+        smtp = self.fake()
+        s = self.start(smtp)  # email on, WhatsApp off: one message per hold (the guest's email)
         acc = self.accommodation(s)
-        codes = [self.hold(s, acc, 20 + 4 * i)["code"] for i in range(3)]
-        wait_for(lambda: self.outbox(s, status="pending")["total"] == 0, 15, what="every message handled")
+        codes = [self.hold(s, acc, 20 + 4 * i)["code"] for i in range(6)]
+        self.insert_outbox(s, "whatsapp", "hold_created", "5491155550000", code=codes[0])  # another instance's
+        wait_for(lambda: self.outbox(s, status="sent")["total"] == 6 and self.outbox(s, status="skipped")["total"] == 1,
+                 15, what="every message handled")
         everything = self.outbox(s, limit=200)
-        self.assertEqual(everything["total"], 6)  # email + whatsapp per hold
+        self.assertEqual(everything["total"], 7)
         ids = [i["id"] for i in everything["items"]]
         self.assertEqual(ids, sorted(ids, reverse=True), "newest first")
         paged = []
-        for offset in range(0, 7, 2):
+        for offset in range(0, 8, 2):
             page = self.outbox(s, limit=2, offset=offset)
-            self.assertEqual((page["total"], page["limit"], page["offset"]), (6, 2, offset))
+            self.assertEqual((page["total"], page["limit"], page["offset"]), (7, 2, offset))
             paged += [i["id"] for i in page["items"]]
         self.assertEqual(paged, ids)
-        self.assertEqual(self.outbox(s, channel="whatsapp")["total"], 3)
-        self.assertEqual(self.outbox(s, status="skipped", channel="email")["total"], 3)
-        one = self.outbox(s, reservation_code=codes[1])
-        self.assertEqual({i["reservation_code"] for i in one["items"]}, {codes[1]})
+        self.assertEqual(self.outbox(s, channel="whatsapp")["total"], 1)
+        self.assertEqual(self.outbox(s, status="sent", channel="email")["total"], 6)
+        self.assertEqual(self.outbox(s, status="skipped")["total"], 1)
+        one = self.outbox(s, reservation_code=codes[0])
+        self.assertEqual({i["reservation_code"] for i in one["items"]}, {codes[0]})
         self.assertEqual(one["total"], 2)
         for bad in ("status=bogus", "channel=fax", "limit=0", "limit=201", "offset=-1", "limit=x",
                     "reservation_code=" + "R" * 80):
@@ -454,19 +456,26 @@ class NotificationChecks:
         self.wait_message(s3, code, "hold_created", lambda m: m["status"] == "sent")
 
     def test_channels_not_configured_are_skipped(self):
+        """docs/notifications.md: a message for a channel this instance has not configured is counted as
+        skipped and not written; one that is in the table anyway (written by an instance configured
+        differently) is marked skipped by the worker."""
         s = self.start(None)
         acc = self.accommodation(s)
         code = self.hold(s, acc, 22)["code"]
         self.insert_outbox(s, "mercadopago", "preference", "", code=code)
-        for channel, why in (("email", "email not configured"), ("whatsapp", "whatsapp not configured"),
-                             ("mercadopago", "mercadopago not configured")):
+        self.insert_outbox(s, "email", "hold_created", "ana@example.com", code=code)
+        for channel, why in (("email", "email not configured"), ("mercadopago", "mercadopago not configured")):
             def skipped(channel=channel):
                 m = [x for x in self.messages_of(s, code) if x["channel"] == channel]
                 return m if m and all(x["status"] == "skipped" for x in m) else None
             [m] = wait_for(skipped, 15, what="%s skipped" % channel)
             self.assertEqual((m["last_error"], m["attempts"]), (why, 0))
+        self.assertEqual(len(self.messages_of(s, code)), 2, "the hold itself wrote no message")
         mt = self.metrics(s)
+        # the hold's two (email and WhatsApp, counted when planned) and the inserted email (by the worker)
         self.assertEqual(metric(mt, "notifications_total", channel="email", template="hold_created",
+                                result="skipped"), 2)
+        self.assertEqual(metric(mt, "notifications_total", channel="whatsapp", template="hold_created",
                                 result="skipped"), 1)
         self.assertEqual(metric(mt, "notifications_total", channel="mercadopago", template="preference",
                                 result="skipped"), 1)
@@ -479,14 +488,17 @@ class NotificationChecks:
         acc2 = self.accommodation(s2)
         code2 = self.hold(s2, acc2, 26)["code"]
         self.confirm(s2, code2)
-        m = self.wait_message(s2, code2, "booking_confirmed", lambda m: m["status"] == "skipped", recipient="owner")
-        self.assertEqual(m["last_error"], "OWNER_EMAIL not configured")
         self.wait_message(s2, code2, "booking_confirmed", lambda m: m["status"] == "sent", recipient="ana@example.com")
+        self.assertEqual([m for m in self.messages_of(s2, code2) if m["recipient"] == "owner"], [])
+        self.assertEqual(metric(self.metrics(s2), "notifications_total", channel="email",
+                                template="booking_confirmed", result="skipped"), 1)
         self.assertEqual({x["To"] for x in smtp.messages()}, {"ana@example.com"})
-        # a hold without an email address has no email message at all
+        # a hold without an email address has no email message at all (and WhatsApp is off: none at all)
         code3 = self.hold(s2, acc2, 30, email_addr=None)["code"]
         time.sleep(0.5)
-        self.assertEqual([x["channel"] for x in self.messages_of(s2, code3)], ["whatsapp"])
+        self.assertEqual([x["channel"] for x in self.messages_of(s2, code3)], [])
+        self.assertEqual(metric(self.metrics(s2), "notifications_total", channel="whatsapp",
+                                template="hold_created", result="skipped"), 2)
 
     def test_expired_hold_and_cancellations_reach_the_guest(self):
         smtp = self.fake()

@@ -9,7 +9,8 @@ database and send them the same notification at once.
 
 What the tests look at: the HTTP API, /metrics, the fake's record of what cabanas asked it, and the
 database itself (sqlite3 / psql) for the exact outbox, audit and inbox rows. The outbox delivery worker
-runs (no SMTP configured, so email is skipped); it retries payment links through mp_preference_deliver().
+runs (email and WhatsApp point at a closed port, so their messages are written and retried, never
+sent); it retries payment links through mp_preference_deliver().
 """
 
 import datetime
@@ -43,7 +44,12 @@ BASE_ENV = {"RATE_LIMIT_ENABLED": "0", "JWT_SECRET": JWT, "ADMIN_ALLOWED_EMAILS"
             "HTTP_THREADS": "8", "DB_POOL_SIZE": "8", "PUBLIC_BASE_URL": PUBLIC,
             "JOB_PAYMENTS_INTERVAL_SECONDS": "1", "JOB_OUTBOX_INTERVAL_SECONDS": "1",
             "OUTBOX_MAX_BACKOFF_SECONDS": "1", "MERCADOPAGO_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "MERCADOPAGO_ACCESS_TOKEN": TOKEN}
+            "MERCADOPAGO_ACCESS_TOKEN": TOKEN,
+            # Email and WhatsApp on, pointing at a closed port: the tests read the messages a payment plans
+            # (which are written only for configured channels), not their delivery
+            "SMTP_URL": "smtp://127.0.0.1:9", "SMTP_FROM": "reservas@example.com",
+            "WHATSAPP_ACCESS_TOKEN": "test-token", "WHATSAPP_PHONE_NUMBER_ID": "100200300",
+            "WHATSAPP_API_BASE": "http://127.0.0.1:9"}
 
 _token = []
 
