@@ -22,6 +22,8 @@
 #include "store/ical_store.h"
 #include "store/migrate.h"
 
+#include "sqlite_fixture.h"
+
 #define NOW 1796160000LL /* 2026-12-01T21:20:00Z */
 #define TODAY "2026-12-01"
 
@@ -39,20 +41,8 @@ static int setup(void **state)
         return -1;
     *state = f;
     snprintf(f->dir, sizeof f->dir, "/tmp/cabanas-test-icalstore-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (sqlite_fixture_open(f->dir, &f->cfg, &f->db) < 0)
         return -1;
-    char url[128], err[256] = "";
-    snprintf(url, sizeof url, "sqlite://%s/test.db", f->dir);
-    setenv("DATABASE_URL", url, 1);
-    int rc = config_load(&f->cfg, NULL, err, sizeof err);
-    unsetenv("DATABASE_URL");
-    if (rc != 0 || db_open(&f->cfg, &f->db, err, sizeof err) != DB_OK)
-        return -1;
-    struct db_conn *c = NULL;
-    int applied = 0;
-    if (db_acquire(f->db, &c) != DB_OK || migrate_apply(c, &applied, err, sizeof err) != DB_OK)
-        return -1;
-    db_release(f->db, c);
     struct accommodation a = {0};
     snprintf(a.name, sizeof a.name, "Cabaña test");
     snprintf(a.type, sizeof a.type, "cabin");
@@ -87,19 +77,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    db_close(f->db);
-    DIR *d = opendir(f->dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
+    sqlite_fixture_close(f->dir, f->db);
     free(f);
     return 0;
 }

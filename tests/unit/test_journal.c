@@ -17,6 +17,8 @@
 #include "store/journal.h"
 #include "store/migrate.h"
 
+#include "sqlite_fixture.h"
+
 #define NOW 1796160000LL
 
 struct fixture {
@@ -32,32 +34,14 @@ static int setup(void **state)
         return -1;
     *state = f;
     snprintf(f->dir, sizeof f->dir, "/tmp/cabanas-test-journal-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    char url[128], err[256] = "";
-    snprintf(url, sizeof url, "sqlite://%s/test.db", f->dir);
-    setenv("DATABASE_URL", url, 1);
-    int rc = config_load(&f->cfg, NULL, err, sizeof err);
-    unsetenv("DATABASE_URL");
-    if (rc != 0 || db_open(&f->cfg, &f->db, err, sizeof err) != DB_OK)
-        return -1;
-    struct db_conn *c = NULL;
-    int applied = 0;
-    if (db_acquire(f->db, &c) != DB_OK || migrate_apply(c, &applied, err, sizeof err) != DB_OK)
-        return -1;
-    db_release(f->db, c);
-    return 0;
+    return sqlite_fixture_open(f->dir, &f->cfg, &f->db);
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
     journal_set_channel_check(NULL);
-    db_close(f->db);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    sqlite_fixture_close(f->dir, f->db);
     free(f);
     return 0;
 }
