@@ -1,7 +1,8 @@
 /* test_journal.c - outbox_enqueue() against a real SQLite file (all migrations applied): without a channel
  * check every message is written, pending; with one, a message the check refuses is not written at all
  * (and counts as queued work for nobody: journal_take_pending), the others are; the check is asked with
- * the message's channel, template and recipient; a duplicate dedupe key stays one row. */
+ * the message's channel, template and recipient; a duplicate dedupe key stays one row. And
+ * db_exec_commit() on SQLite, which the PostgreSQL hold uses to send its transaction in one go. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,11 +121,47 @@ static void test_refused_messages_are_not_written(void **state)
     assert_string_equal(got, "email pending - 0");
 }
 
+/* db_exec_commit() on SQLite: the statement and COMMIT; on a failing statement the whole transaction,
+ * deferred rows included, is rolled back and the connection is usable again */
+static void test_exec_commit_commits_or_rolls_back(void **state)
+{
+    struct fixture *f = *state;
+    static const char *ok_sql = "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+                                "VALUES (1, 'test', 'a.b', 'x', '1') RETURNING id";
+    static const char *bad_sql = "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+                                 "VALUES (1, NULL, 'a.b', 'x', '2') RETURNING id"; /* actor NOT NULL */
+    journal_set_channel_check(NULL);
+    struct db_conn *c = NULL;
+    struct db_result *r = NULL;
+    assert_int_equal(db_acquire(f->db, &c), DB_OK);
+    assert_int_equal(db_begin(c), DB_OK);
+    struct outbox_message m = {
+        .channel = "email", .template_name = "t", .recipient = "a@example.com", .dedupe_key = "k-ok"};
+    assert_int_equal(outbox_enqueue(c, NOW, &m), DB_OK);
+    assert_int_equal(db_exec_commit(c, ok_sql, 0, NULL, &r), DB_OK);
+    assert_int_equal(db_result_rows(r), 1);
+    db_result_free(r);
+    assert_int_equal(db_begin(c), DB_OK);
+    m.dedupe_key = "k-bad";
+    assert_int_equal(outbox_enqueue(c, NOW, &m), DB_OK);
+    r = NULL;
+    assert_int_not_equal(db_exec_commit(c, bad_sql, 0, NULL, &r), DB_OK);
+    assert_null(r);
+    db_release(f->db, c);
+    char got[512];
+    rows(f, got, sizeof got);
+    assert_string_equal(got, "email pending - 0"); /* k-bad's message went with its transaction */
+    assert_int_equal(db_exec_once(f->db, "SELECT count(*) FROM audit_log", 0, NULL, &r), DB_OK);
+    assert_string_equal(db_result_value(r, 0, 0), "1");
+    db_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_without_a_check_every_message_is_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_messages_are_not_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_commit_commits_or_rolls_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
