@@ -301,6 +301,18 @@ int db_begin(struct db_conn *c)
     return rc;
 }
 
+/* PostgreSQL: ends the transaction after its COMMIT round trip answered rc. When a statement sent with it
+ * failed, the server skipped the COMMIT and the aborted transaction is still open: roll it back (when the
+ * COMMIT itself failed the transaction is already over, and this only draws a warning). */
+static int pg_end_tx(struct db_conn *c, int rc)
+{
+    if (rc != DB_OK && !c->broken && c->tx_sent)
+        db_pg_exec(c, pg_rollback, 0, NULL, NULL);
+    c->in_tx = 0;
+    c->tx_sent = 0;
+    return rc;
+}
+
 int db_commit(struct db_conn *c)
 {
     static const char *sql = "COMMIT";
@@ -310,14 +322,7 @@ int db_commit(struct db_conn *c)
             c->in_tx = 0; /* a busy SQLite COMMIT leaves the transaction open */
         return rc;
     }
-    int rc = db_exec(c, sql, 0, NULL, NULL); /* with the deferred statements, if any */
-    if (rc != DB_OK && !c->broken && c->tx_sent) {
-        /* a deferred statement failed: its transaction is aborted on the server, and COMMIT was skipped */
-        db_pg_exec(c, pg_rollback, 0, NULL, NULL);
-    }
-    c->in_tx = 0; /* a failed PostgreSQL COMMIT ends the transaction */
-    c->tx_sent = 0;
-    return rc;
+    return pg_end_tx(c, db_exec(c, sql, 0, NULL, NULL)); /* with the deferred statements, if any */
 }
 
 int db_exec_commit(struct db_conn *c, const char *sql, int n, const char *const *params,
@@ -337,14 +342,7 @@ int db_exec_commit(struct db_conn *c, const char *sql, int n, const char *const 
             db_rollback(c);
         return rc;
     }
-    int rc = pg_flush(c, sql, n, params, "COMMIT", out);
-    if (rc != DB_OK && !c->broken && c->tx_sent) {
-        /* an aborted transaction is still open (a failed COMMIT has ended it; then this only warns) */
-        db_pg_exec(c, pg_rollback, 0, NULL, NULL);
-    }
-    c->in_tx = 0;
-    c->tx_sent = 0;
-    return rc;
+    return pg_end_tx(c, pg_flush(c, sql, n, params, "COMMIT", out));
 }
 
 int db_rollback(struct db_conn *c)
