@@ -40,13 +40,7 @@ int admin_store_set_password(struct db *db, const char *email, const char *hash,
         return DB_ERR;
     snprintf(ts, sizeof ts, "%ld", now);
     const char *params[] = {norm, hash, ts};
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 3, params, NULL);
-    db_release(db, c);
-    return rc;
+    return db_exec_once(db, sql, 3, params, NULL);
 }
 
 int admin_store_get_hash(struct db *db, const char *email, char *hash_out, size_t hashlen, int *found)
@@ -59,12 +53,8 @@ int admin_store_get_hash(struct db *db, const char *email, char *hash_out, size_
     if (admin_store_normalize_email(email, norm, sizeof norm) < 0)
         return DB_OK;
     const char *params[] = {norm};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     if (rc == DB_OK && db_result_rows(r) > 0 && db_result_value(r, 0, 0)) {
         const char *v = db_result_value(r, 0, 0);
         if (strlen(v) < hashlen) {
@@ -73,6 +63,5 @@ int admin_store_get_hash(struct db *db, const char *email, char *hash_out, size_
         }
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }

@@ -196,14 +196,11 @@ int store_ical_feeds_due(struct db *db, long long now, long long **ids, int *n)
         "ORDER BY f.next_attempt_at, f.id LIMIT 1000";
     char nowb[24];
     const char *p[] = {store_ll_param(now, nowb)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *ids = NULL;
     *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    if ((rc = db_exec(c, sql, 1, p, &r)) == DB_OK) {
+    int rc;
+    if ((rc = db_exec_once(db, sql, 1, p, &r)) == DB_OK) {
         int rows = db_result_rows(r);
         *ids = calloc(rows ? (size_t)rows : 1, sizeof **ids);
         if (!*ids)
@@ -213,7 +210,6 @@ int store_ical_feeds_due(struct db *db, long long now, long long **ids, int *n)
         *n = rows;
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -227,13 +223,7 @@ int store_ical_feed_mark_failed(struct db *db, long long feed_id, long long now,
     char id[24], nowb[24], iv[24];
     const char *p[] = {store_ll_param(feed_id, id), store_ll_param(now, nowb), error,
                        store_ll_param(interval_s, iv)};
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 4, p, NULL);
-    db_release(db, c);
-    return rc;
+    return db_exec_once(db, sql, 4, p, NULL);
 }
 
 /* --- placing one event's nights --- */
@@ -950,18 +940,14 @@ int store_ical_freshness(struct db *db, long long before, int *feeds, int *stale
         "a.active = 1";
     char b[24];
     const char *p[] = {store_ll_param(before, b)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *feeds = *stale = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    if ((rc = db_exec(c, sql, 1, p, &r)) == DB_OK) {
+    int rc;
+    if ((rc = db_exec_once(db, sql, 1, p, &r)) == DB_OK) {
         *feeds = (int)store_col_ll(r, 0, 0);
         *stale = (int)store_col_ll(r, 0, 1);
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 

@@ -64,18 +64,13 @@ int outbox_claim(struct db *db, long long now, long long lease_until, int limit,
     char nowb[24], lease[24], lim[24];
     const char *p[] = {store_ll_param(now, nowb), store_ll_param(lease_until, lease),
                        store_ll_param(limit, lim)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *rows = NULL;
     *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, db_conn_engine(c) == DB_ENGINE_POSTGRES ? pg_sql : lite_sql, 3, p, &r);
+    int rc = db_exec_once(db, db_engine_of(db) == DB_ENGINE_POSTGRES ? pg_sql : lite_sql, 3, p, &r);
     if (rc == DB_OK)
         *rows = store_rows_read(r, sizeof **rows, read_row, n);
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -102,16 +97,11 @@ static int finish(struct db *db, const struct outbox_row *row, long long now, co
                        error ? errbuf : NULL,
                        provider_id,
                        store_ll_param(row->attempts, att)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 8, p, &r);
+    int rc = db_exec_once(db, sql, 8, p, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_INVALID_STATE;
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -149,19 +139,14 @@ int outbox_counts(struct db *db, int *pending, int *dead)
      * the table, are never read */
     static const char *sql = "SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')), "
                              "(SELECT count(*) FROM outbox WHERE status = 'dead')";
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *pending = *dead = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 0, NULL, &r);
+    int rc = db_exec_once(db, sql, 0, NULL, &r);
     if (rc == DB_OK && db_result_rows(r) == 1) {
         *pending = (int)store_col_ll(r, 0, 0);
         *dead = (int)store_col_ll(r, 0, 1);
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 

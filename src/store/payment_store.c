@@ -309,13 +309,9 @@ int store_mp_inbox_claim(struct db *db, long long now, int lease_s, int max, str
     char at[24], until[24], lim[24];
     const char *p[] = {store_ll_param(now, at), store_ll_param(now + lease_s, until),
                        store_ll_param(max, lim)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, db_conn_engine(c) == DB_ENGINE_POSTGRES ? pg : lite, 3, p, &r);
+    int rc = db_exec_once(db, db_engine_of(db) == DB_ENGINE_POSTGRES ? pg : lite, 3, p, &r);
     if (rc == DB_OK) {
         int rows = db_result_rows(r);
         for (int i = 0; i < rows && i < max; i++) {
@@ -328,7 +324,6 @@ int store_mp_inbox_claim(struct db *db, long long now, int lease_s, int max, str
         }
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -342,26 +337,16 @@ int store_mp_inbox_finish(struct db *db, long long id, const char *status, long 
     char idb[24], next[24], at[24];
     const char *p[] = {store_ll_param(id, idb), status, store_ll_param(next_attempt_at, next), error,
                        store_ll_param(now, at)};
-    struct db_conn *c = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 5, p, NULL);
-    db_release(db, c);
-    return rc;
+    return db_exec_once(db, sql, 5, p, NULL);
 }
 
 int store_mp_inbox_counts(struct db *db, int *waiting, int *failed)
 {
     static const char *sql = "SELECT status, count(*) FROM mp_inbox WHERE status IN ('pending', "
                              "'processing', 'failed') GROUP BY status";
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *waiting = *failed = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 0, NULL, &r);
+    int rc = db_exec_once(db, sql, 0, NULL, &r);
     for (int i = 0; rc == DB_OK && i < db_result_rows(r); i++) {
         const char *s = db_result_value(r, i, 0);
         int k = (int)store_col_ll(r, i, 1);
@@ -371,7 +356,6 @@ int store_mp_inbox_counts(struct db *db, int *waiting, int *failed)
             *waiting += k;
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -668,12 +652,8 @@ int store_mp_preference_get(struct db *db, const char *code, struct mp_preferenc
     static const char *sql = "SELECT reservation_code, generation, preference_id, init_point, last_error "
                              "FROM mp_preferences WHERE reservation_code = $1";
     const char *p[] = {code};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, p, &r);
+    int rc = db_exec_once(db, sql, 1, p, &r);
     if (rc == DB_OK && db_result_rows(r) == 0)
         rc = STORE_NOT_FOUND;
     if (rc == DB_OK) {
@@ -685,7 +665,6 @@ int store_mp_preference_get(struct db *db, const char *code, struct mp_preferenc
         store_col_str(r, 0, 4, out->last_error, sizeof out->last_error);
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 

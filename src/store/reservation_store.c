@@ -539,16 +539,11 @@ int store_holds_active_count(struct db *db, long long now, int *count)
                              "AND expires_at > CAST($1 AS bigint)";
     char nowb[24];
     const char *params[] = {store_ll_param(now, nowb)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     if (rc == DB_OK)
         *count = (int)store_col_ll(r, 0, 0);
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
@@ -626,19 +621,14 @@ int store_block_list(struct db *db, long long accommodation_id, struct block **i
         "ORDER BY start_date, id LIMIT 1000";
     char acc[24];
     const char *params[] = {store_ll_param(accommodation_id, acc)};
-    struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *items = NULL;
     *n = 0;
-    int rc = db_acquire(db, &c);
-    if (rc != DB_OK)
-        return rc;
-    rc = db_exec(c, sql, 1, params, &r);
+    int rc = db_exec_once(db, sql, 1, params, &r);
     if (rc == DB_OK) {
         *items = store_rows_read(r, sizeof **items, read_any_block, n);
     }
     db_result_free(r);
-    db_release(db, c);
     return rc;
 }
 
