@@ -25,7 +25,7 @@
 # started here (nginx, PostgreSQL, redis-server, two cabanas) is stopped by pid on exit, pass or fail.
 # Exit status: 0 all targets met, 1 a target missed (after the full report), 2 set-up error.
 # Other knobs: BENCH_WARMUP (s, default 2), BENCH_THREADS (wrk -t, 2), BENCH_CONNECTIONS (wrk -c, 50),
-# BENCH_HTTP_THREADS (8) and BENCH_POOL_SIZE (4) for experiments (the defaults are the server's own),
+# BENCH_HTTP_THREADS (8) and BENCH_POOL_SIZE (8) for experiments (the defaults are the server's own),
 # BENCH_RATE_LIMIT (high: limiter on, limit out of reach; off; default: cabanas' own 300/min),
 # BENCH_ACCOMMODATIONS (200: how many the hold test spreads over), BENCH_KEEP=1 keeps the temporary
 # directory (logs) for a look afterwards, BENCH_PG_STATEMENTS=1 loads pg_stat_statements and prints
@@ -39,7 +39,7 @@ WARM=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-1}
 WRK_T=${BENCH_THREADS:-2}
 WRK_C=${BENCH_CONNECTIONS:-50}
-POOL=${BENCH_POOL_SIZE:-4}                 # DB_POOL_SIZE of cabanas, and so pgbench -c
+POOL=${BENCH_POOL_SIZE:-8}                 # DB_POOL_SIZE of cabanas, and so pgbench -c
 HTTP_THREADS=${BENCH_HTTP_THREADS:-8}      # cabanas HTTP_THREADS (its default); nginx gets as many worker processes
 PG_JOBS=2       # pgbench -j
 RSS_LIMIT_KB=20480

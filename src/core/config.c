@@ -44,7 +44,7 @@ static const struct setting settings[] = {
     {"HEALTH_CHECK_CACHE_MS", K_INT, "100", OFF(health_check_cache_ms), 0, 10000, 0},
     {"CABANAS_TEST_ENDPOINTS", K_BOOL, "0", OFF(test_endpoints), 0, 1, 0},
     {"DATABASE_URL", K_URL, "sqlite://./var/cabanas.db", OFF(database_url), 0, CONFIG_STR_MAX - 1, 1},
-    {"DB_POOL_SIZE", K_INT, "4", OFF(db_pool_size), 1, 256, 0},
+    {"DB_POOL_SIZE", K_INT, "8", OFF(db_pool_size), 1, 256, 0},
     {"DB_CONNECT_TIMEOUT_SECONDS", K_INT, "3", OFF(db_connect_timeout_s), 1, 60, 0},
     {"REDIS_URL", K_URL, "", OFF(redis_url), 0, CONFIG_STR_MAX - 1, 1},
     {"ENVIRONMENT", K_ENUM_ENV, "development", OFF(environment), 0, 0, 0},

@@ -151,7 +151,7 @@ int db_acquire(struct db *db, struct db_conn **out)
 {
     /* With more handler threads than connections, borrowers wait. A semaphore wakes exactly one of them per
      * release, with no lock to re-take: a mutex and condition variable cost 4-5 futex calls per request
-     * under the availability benchmark (HTTP_THREADS 8, DB_POOL_SIZE 4), nearly all of cabanas' futex
+     * under the availability benchmark (HTTP_THREADS 8, DB_POOL_SIZE 4 then), nearly all of cabanas' futex
      * calls. A free slot is taken without a system call. */
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);

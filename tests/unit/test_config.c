@@ -171,7 +171,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.database_url, "sqlite://./var/cabanas.db");
     assert_int_equal(cfg.db_engine, DB_ENGINE_SQLITE);
     assert_string_equal(cfg.sqlite_path, "./var/cabanas.db");
-    assert_int_equal(cfg.db_pool_size, 4);
+    assert_int_equal(cfg.db_pool_size, 8);
     assert_int_equal(cfg.db_connect_timeout_s, 3);
     assert_string_equal(cfg.redis_url, "");
     assert_int_equal(cfg.redis_enabled, 0);
