@@ -14,11 +14,38 @@
     "a.active, a.created_at, a.updated_at"
 #define ACC_NCOLS 18
 
-/* The claim overlaps [$2, $3) and is not a hold that expired at $4 (stale holds never block). */
-#define LIVE_CLAIM_OVERLAPS                                                                                  \
+/* The claim's nights overlap [$2, $3). PostgreSQL: as a daterange overlap, the expression of the exclusion
+ * constraint's GiST index, so the index finds only the overlapping claims (with the two-column form it
+ * matched the accommodation only, and every stay in its history was read and filtered). SQLite: the two
+ * columns (index on accommodation_id, check_in). The same test for non-empty ranges, which both are. */
+#define CLAIM_OVERLAPS_PG                                                                                    \
+    "daterange(c.check_in, c.check_out, '[)') && daterange(CAST($2 AS date), CAST($3 AS date), '[)')"
+#define CLAIM_OVERLAPS_SQLITE "c.check_in < $3 AND $2 < c.check_out"
+
+/* A claim overlaps and is not a hold that expired at $4 (stale holds never block). */
+#define LIVE_CLAIM_OVERLAPS(overlaps)                                                                        \
     "SELECT 1 FROM stay_claims c LEFT JOIN reservations r ON r.id = c.reservation_id "                       \
-    "WHERE c.accommodation_id = a.id AND c.check_in < $3 AND $2 < c.check_out "                              \
+    "WHERE c.accommodation_id = a.id AND " overlaps " "                                                      \
     "AND (r.id IS NULL OR r.status <> 'pre_reserved' OR r.expires_at > CAST($4 AS bigint))"
+
+/* The statements that use it, one per engine. (clang-format would split the macro calls.) */
+/* clang-format off */
+/* Availability: 2 when a live claim overlaps (the first one found will do). */
+#define SQL_TAKEN(overlaps)                                                                                  \
+    "SELECT " ACC_COLUMNS ", CASE WHEN EXISTS ("                                                             \
+    LIVE_CLAIM_OVERLAPS(overlaps)                                                                            \
+    ") THEN 2 END FROM accommodations a WHERE a.id = CAST($1 AS bigint)"
+/* The hold's pre-check: 2 when a live claim overlaps; 1 when only stale holds do (it must expire them). */
+#define SQL_STALE(overlaps)                                                                                  \
+    "SELECT " ACC_COLUMNS ", (SELECT max(CASE WHEN r.id IS NULL OR r.status <> 'pre_reserved' "              \
+    "OR r.expires_at > CAST($4 AS bigint) THEN 2 ELSE 1 END) FROM stay_claims c "                            \
+    "LEFT JOIN reservations r ON r.id = c.reservation_id WHERE c.accommodation_id = a.id AND " overlaps ") " \
+    "FROM accommodations a WHERE a.id = CAST($1 AS bigint)"
+#define SQL_NIGHTS_TAKEN(overlaps)                                                                           \
+    "SELECT EXISTS ("                                                                                        \
+    LIVE_CLAIM_OVERLAPS(overlaps)                                                                            \
+    ") FROM accommodations a WHERE a.id = CAST($1 AS bigint)"
+/* clang-format on */
 
 static void read_row(const struct db_result *r, int row, struct accommodation *a)
 {
@@ -86,17 +113,12 @@ int store_accommodation_get(struct db *db, long long id, struct accommodation *o
 int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
                                      long long now, struct accommodation *acc, int *taken, int *stale)
 {
-    /* availability answers: 1 when a live claim overlaps (the first one found will do) */
-    static const char *sql_taken = "SELECT " ACC_COLUMNS ", CASE WHEN EXISTS (" LIVE_CLAIM_OVERLAPS ") "
-                                   "THEN 2 END FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
-    /* the hold path: 2 when a live claim overlaps; 1 when only stale holds do (it must expire them) */
-    static const char *sql_stale =
-        "SELECT " ACC_COLUMNS ", (SELECT max(CASE WHEN r.id IS NULL OR r.status <> 'pre_reserved' "
-        "OR r.expires_at > CAST($4 AS bigint) THEN 2 ELSE 1 END) FROM stay_claims c "
-        "LEFT JOIN reservations r ON r.id = c.reservation_id "
-        "WHERE c.accommodation_id = a.id AND c.check_in < $3 AND $2 < c.check_out) "
-        "FROM accommodations a WHERE a.id = CAST($1 AS bigint)";
-    const char *sql = stale ? sql_stale : sql_taken;
+    static const char *taken_pg = SQL_TAKEN(CLAIM_OVERLAPS_PG),
+                      *taken_sqlite = SQL_TAKEN(CLAIM_OVERLAPS_SQLITE);
+    static const char *stale_pg = SQL_STALE(CLAIM_OVERLAPS_PG),
+                      *stale_sqlite = SQL_STALE(CLAIM_OVERLAPS_SQLITE);
+    int pg = db_engine_of(db) == DB_ENGINE_POSTGRES;
+    const char *sql = stale ? (pg ? stale_pg : stale_sqlite) : (pg ? taken_pg : taken_sqlite);
     char idbuf[24], nowbuf[24];
     const char *params[] = {store_ll_param(id, idbuf), check_in, check_out, store_ll_param(now, nowbuf)};
     struct db_result *r = NULL;
@@ -118,8 +140,9 @@ int store_accommodation_availability(struct db *db, long long id, const char *ch
 int store_nights_taken(struct db *db, long long accommodation_id, const char *check_in, const char *check_out,
                        long long now, int *taken)
 {
-    static const char *sql = "SELECT EXISTS (" LIVE_CLAIM_OVERLAPS ") FROM accommodations a "
-                             "WHERE a.id = CAST($1 AS bigint)";
+    static const char *sql_pg = SQL_NIGHTS_TAKEN(CLAIM_OVERLAPS_PG);
+    static const char *sql_sqlite = SQL_NIGHTS_TAKEN(CLAIM_OVERLAPS_SQLITE);
+    const char *sql = db_engine_of(db) == DB_ENGINE_POSTGRES ? sql_pg : sql_sqlite;
     char idbuf[24], nowbuf[24];
     const char *params[] = {store_ll_param(accommodation_id, idbuf), check_in, check_out,
                             store_ll_param(now, nowbuf)};
