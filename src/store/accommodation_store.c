@@ -14,14 +14,6 @@
     "a.active, a.created_at, a.updated_at"
 #define ACC_NCOLS 18
 
-/* The claim's nights overlap [$2, $3). PostgreSQL: as a daterange overlap, the expression of the exclusion
- * constraint's GiST index, so the index finds only the overlapping claims (with the two-column form it
- * matched the accommodation only, and every stay in its history was read and filtered). SQLite: the two
- * columns (index on accommodation_id, check_in). The same test for non-empty ranges, which both are. */
-#define CLAIM_OVERLAPS_PG                                                                                    \
-    "daterange(c.check_in, c.check_out, '[)') && daterange(CAST($2 AS date), CAST($3 AS date), '[)')"
-#define CLAIM_OVERLAPS_SQLITE "c.check_in < $3 AND $2 < c.check_out"
-
 /* A claim overlaps and is not a hold that expired at $4 (stale holds never block). */
 #define LIVE_CLAIM_OVERLAPS(overlaps)                                                                        \
     "SELECT 1 FROM stay_claims c LEFT JOIN reservations r ON r.id = c.reservation_id "                       \

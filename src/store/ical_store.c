@@ -255,10 +255,13 @@ struct place_ctx {
 static int read_claims(struct db_conn *c, long long acc, long long event_id, long s, long e,
                        struct claim **out, int *n)
 {
-    static const char *sql =
-        "SELECT c.check_in, c.check_out, c.reservation_id FROM stay_claims c LEFT JOIN blocks b ON b.id = "
-        "c.block_id WHERE c.accommodation_id = CAST($1 AS bigint) AND c.check_in < $3 AND $2 < c.check_out "
-        "AND (b.ical_event_id IS NULL OR b.ical_event_id <> CAST($4 AS bigint)) ORDER BY c.check_in";
+#define READ_CLAIMS(overlaps)                                                                                \
+    "SELECT c.check_in, c.check_out, c.reservation_id FROM stay_claims c LEFT JOIN blocks b ON b.id = "      \
+    "c.block_id WHERE c.accommodation_id = CAST($1 AS bigint) AND " overlaps " "                             \
+    "AND (b.ical_event_id IS NULL OR b.ical_event_id <> CAST($4 AS bigint)) ORDER BY c.check_in"
+    static const char *sql_pg = READ_CLAIMS(CLAIM_OVERLAPS_PG),
+                      *sql_sqlite = READ_CLAIMS(CLAIM_OVERLAPS_SQLITE);
+    const char *sql = db_conn_engine(c) == DB_ENGINE_POSTGRES ? sql_pg : sql_sqlite;
     char accb[24], ev[24], sb[DATES_FORMAT_LEN], eb[DATES_FORMAT_LEN];
     iso_of(s, sb);
     iso_of(e, eb);
