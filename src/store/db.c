@@ -19,8 +19,8 @@
 struct db {
     const struct config *cfg;
     enum db_engine engine;
-    pthread_mutex_t
-        lock;         /* the free list and the counters; held for a few instructions, never while waiting */
+    /* the free list and the counters; held for a few instructions, never while waiting */
+    pthread_mutex_t lock;
     sem_t free_slots; /* counts the free list: a borrower sleeps here, not on the lock */
     int size;
     int in_use;

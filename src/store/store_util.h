@@ -1,4 +1,5 @@
-/* store_util.h - reading typed values out of a db_result row (text in both engines). */
+/* store_util.h - what the stores share: reading typed values out of a db_result row (text in both
+ * engines), parameters, and SQL fragments. */
 #ifndef CABANAS_STORE_UTIL_H
 #define CABANAS_STORE_UTIL_H
 
