@@ -30,6 +30,10 @@
 # BENCH_ACCOMMODATIONS (200: how many the hold test spreads over), BENCH_KEEP=1 keeps the temporary
 # directory (logs) for a look afterwards, BENCH_PG_STATEMENTS=1 loads pg_stat_statements and prints
 # the statements that took PostgreSQL's time (a diagnosis: it slows every PostgreSQL figure), CABANAS_BIN.
+# BENCH_PROBE=1 also builds scripts/bench/eventloop_probe.c (not cabanas: a minimal event-loop server on
+# the same libraries) and measures it on the availability GET right after cabanas, as a ceiling for that
+# design on this machine; BENCH_PROBE_THREADS (1) and BENCH_PROBE_CONNS (DB_POOL_SIZE) size it. It has no
+# target and does not change the exit status.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -403,6 +407,23 @@ grep -qF -- "$AV_SQL" <(strings -n 64 "$BIN" 2>/dev/null || cat "$BIN") || AV_SQ
 [ "$AV_SQL_SAME" = yes ] ||
     echo "bench: warning: $BIN does not contain the SELECT of scripts/bench/availability.sql: update the script" >&2
 
+PROBE=${BENCH_PROBE:-0}
+if [ "$PROBE" = 1 ]; then
+    PROBE_T=${BENCH_PROBE_THREADS:-1} PROBE_C=${BENCH_PROBE_CONNS:-$POOL}
+    [[ $PROBE_T =~ ^[0-9]+$ && $PROBE_C =~ ^[0-9]+$ ]] || die "BENCH_PROBE_THREADS and BENCH_PROBE_CONNS must be integers"
+    # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+    cc -O2 -o "$TMP/eventloop_probe" "$BENCH_DIR/eventloop_probe.c" \
+        $(pkg-config --cflags --libs libmicrohttpd jansson libpq) -pthread 2>"$TMP/probe-build.log" ||
+        die "building the event-loop probe failed: $(tail -5 "$TMP/probe-build.log")"
+    PROBE_PORT=$(free_port)
+    PROBE_CMD=("$TMP/eventloop_probe" "$PROBE_PORT" "host=127.0.0.1 port=$PG_PORT user=postgres dbname=cabanas"
+        "$PROBE_T" "$PROBE_C" "$AV_SQL")
+    "${PROBE_CMD[@]}" >"$TMP/probe.log" 2>&1 &
+    PIDS+=("eventloop-probe:$!")
+    PROBE_URL="http://127.0.0.1:$PROBE_PORT${AV_URL#"$CAB"}"
+    wait_http "$PROBE_URL" "$!" "event-loop probe"
+fi
+
 post_counts() { # POST /api/v1/reservations answers so far, from /metrics: "n201 n409 n5xx nother"
     curl -s --max-time 5 "$CAB/metrics" | awk '
         /^http_requests_total\{/ && /method="POST"/ && /route="\/api\/v1\/reservations"/ {
@@ -433,6 +454,11 @@ for run in $(seq 1 "$RUNS"); do
     echo "bench: run $run/$RUNS: booking: cabanas GET availability" >&2
     run_wrk availability "$AV_URL"
     badd avail
+    if [ "$PROBE" = 1 ]; then
+        echo "bench: run $run/$RUNS: booking: event-loop probe GET availability (not cabanas)" >&2
+        run_wrk probe "$PROBE_URL"
+        badd avail_probe
+    fi
 
     # 4. holds: raw transaction, then cabanas
     echo "bench: run $run/$RUNS: booking: pgbench hold transaction" >&2
@@ -547,12 +573,17 @@ printf "$ROW" "pgbench availability SELECT -M prepared -c$POOL -j$PG_JOBS" "$(fm
     "avg $(m avail_pg_p50)" - - - - -
 printf "$ROW" "cabanas GET accommodations/{id}/availability" "$(fmt "$AVAIL") req/s" \
     "$(m avail_p50)" "$(m avail_p99)" "$R_AVAIL" ">= 0.60" "$V6" "2887 req/s"
+if [ "$PROBE" = 1 ]; then
+    printf "$ROW" "(event-loop probe ${PROBE_T}x$PROBE_C, not cabanas)" "$(fmt "$(m avail_probe)") req/s" \
+        "$(m avail_probe_p50)" "$(m avail_probe_p99)" "$(ratio "$(m avail_probe)" "$AVAIL_PG")" - - -
+fi
 printf "$ROW" "cabanas peak RSS, VmHWM after booking loads" "$(mb "$RSS_BOOK")" \
     - - - - - "126 MB"
 echo
 if [ "$RUNS" -gt 1 ]; then
     echo "per-run figures (req/s, tps, holds/s or answers/s):"
     for k in nginx version pgbench healthz avail_pg avail holds_pg holds contention; do echo "  $k:${R[$k]}"; done
+    [ "$PROBE" != 1 ] || echo "  avail_probe:${R[avail_probe]}"
 fi
 echo "holds, distinct nights: ${R[holds_201]# } answered 201 (per run, from /metrics); 409: $H409, 5xx: $H5XX, other: $HOTHER, socket errors: $HSOCK; pgbench holds made:${R[holds_pg_rows]}, failed transactions: $HPG_ERR"
 echo "same nights: 201: $C201 (per run:${R[cont_201]}), 409: $C409, 5xx: $C5XX, other: $COTHER, socket errors: $CSOCK"
@@ -565,6 +596,10 @@ echo "same nights: 201: $C201 (per run:${R[cont_201]}), 409: $C409, 5xx: $C5XX, 
 [ $((C5XX + COTHER + CSOCK)) -eq 0 ] || echo "FAIL: contention: $C5XX 5xx, $COTHER answers neither 201 nor 409, $CSOCK socket errors"
 [ $((AV_ERR + AVPG_ERR)) -eq 0 ] || echo "FAIL: availability: $AV_ERR non-2xx or socket errors (cabanas), $AVPG_ERR failed pgbench transactions"
 [ "$AV_SQL_SAME" = yes ] || echo "FAIL: scripts/bench/availability.sql is not the SELECT in $BIN any more"
+if [ "$PROBE" = 1 ]; then
+    PROBE_ERR=$(sum <<<"${R[avail_probe_err]}")
+    [ "$PROBE_ERR" -eq 0 ] || echo "warning: the event-loop probe had $PROBE_ERR non-2xx answers or socket errors: its rate does not count"
+fi
 echo "healthz after the load: $HEALTH_AFTER"
 echo
 echo "commands:"
@@ -573,6 +608,7 @@ echo "  cabanas (healthz, booking): DATABASE_URL=$DATABASE_URL_PG REDIS_URL=redi
 echo "  nginx: $NGINX -e \$TMP/nginx/error.log -p \$TMP/nginx -c \$TMP/nginx/nginx.conf   # worker_processes $HTTP_THREADS; keepalive_requests 1000000; location / { return 200 \"ok\\n\"; }"
 echo "  postgresql: initdb -A trust -U postgres --no-sync; listen_addresses=127.0.0.1 port=$PG_PORT fsync=off synchronous_commit=off; pg_ctl start"
 echo "  redis: redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no"
+[ "$PROBE" != 1 ] || echo "  event-loop probe: \$TMP/eventloop_probe $PROBE_PORT 'host=127.0.0.1 port=$PG_PORT user=postgres dbname=cabanas' $PROBE_T $PROBE_C '<the SELECT of scripts/bench/availability.sql, \$1..\$4>'"
 # the commands of the first run (later runs repeat them)
 for ((i = 0; i < ${#CMDS[@]}; i++)); do echo "  ${CMDS[i]//$TMP/\$TMP}"; done
 echo "  VmHWM: awk '/^VmHWM:/' /proc/$CAB_PG_PID/status   # after the healthz load, and again after the booking loads"
