@@ -48,11 +48,14 @@ HTTP_THREADS=${BENCH_HTTP_THREADS:-8}      # cabanas HTTP_THREADS (its default);
 PG_JOBS=2       # pgbench -j
 RSS_LIMIT_KB=20480
 NACC=${BENCH_ACCOMMODATIONS:-200}          # accommodations the hold test spreads over
+PROBE=${BENCH_PROBE:-0}                    # 1: also measure scripts/bench/eventloop_probe.c
+PROBE_T=${BENCH_PROBE_THREADS:-1}          # its threads and connections per thread
+PROBE_C=${BENCH_PROBE_CONNS:-$POOL}
 NDAYS=700                                  # nights per accommodation it uses (horizon: 730 days)
 BENCH_DIR=$ROOT/scripts/bench
 
 die() { echo "bench: $*" >&2; exit 2; }
-for v in DUR WARM RUNS WRK_T WRK_C POOL HTTP_THREADS NACC; do
+for v in DUR WARM RUNS WRK_T WRK_C POOL HTTP_THREADS NACC PROBE_T PROBE_C; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 [ "$DUR" -ge 1 ] || die "BENCH_DURATION must be at least 1"
@@ -407,10 +410,7 @@ grep -qF -- "$AV_SQL" <(strings -n 64 "$BIN" 2>/dev/null || cat "$BIN") || AV_SQ
 [ "$AV_SQL_SAME" = yes ] ||
     echo "bench: warning: $BIN does not contain the SELECT of scripts/bench/availability.sql: update the script" >&2
 
-PROBE=${BENCH_PROBE:-0}
 if [ "$PROBE" = 1 ]; then
-    PROBE_T=${BENCH_PROBE_THREADS:-1} PROBE_C=${BENCH_PROBE_CONNS:-$POOL}
-    [[ $PROBE_T =~ ^[0-9]+$ && $PROBE_C =~ ^[0-9]+$ ]] || die "BENCH_PROBE_THREADS and BENCH_PROBE_CONNS must be integers"
     # shellcheck disable=SC2046 # pkg-config prints several words on purpose
     cc -O2 -o "$TMP/eventloop_probe" "$BENCH_DIR/eventloop_probe.c" \
         $(pkg-config --cflags --libs libmicrohttpd jansson libpq) -pthread 2>"$TMP/probe-build.log" ||
