@@ -82,23 +82,23 @@ static int stay_query(struct http_request *req, struct http_response *res, struc
     return input_query_int(req, "guests", -1000000, 1000000, 1, guests, res);
 }
 
-void api_accommodation_availability(struct http_request *req, struct http_response *res)
-{
+/* What the availability answer needs once the row is read: the request, copied (an asynchronous
+ * answer outlives the handler call). */
+struct availability_ask {
+    const struct config *cfg;
+    struct db *db;
     long long id, guests;
     struct date in, out;
-    if (input_path_id(req, "id", "accommodation_not_found", &id, res) < 0 ||
-        stay_query(req, res, &in, &out, &guests) < 0)
-        return;
     char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
-    dates_format(in, cin);
-    dates_format(out, cout);
-    struct accommodation acc;
-    int taken = 0;
-    int rc = store_accommodation_availability(req->app->db, id, cin, cout, (long long)time(NULL), &acc,
-                                              &taken, NULL);
-    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active)) {
+    long long now;
+};
+
+static void availability_answer(const struct availability_ask *q, int rc, const struct accommodation *acc,
+                                int taken, struct http_response *res)
+{
+    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc->active)) {
         http_response_problem(res, 404, "accommodation_not_found", "No active accommodation with id %lld",
-                              id);
+                              q->id);
         return;
     }
     if (rc != DB_OK) {
@@ -108,27 +108,78 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     struct pricing_quote quote;
     struct booking_error err;
     const char *reason = NULL;
-    if (booking_check_stay(req->app->cfg, &acc, in, out, (int)guests, &quote, &err) < 0) {
+    if (booking_check_stay(q->cfg, acc, q->in, q->out, (int)q->guests, &quote, &err) < 0) {
         if (err.status != 422) {
             api_booking_error(res, &err);
             return;
         }
         reason = err.code; /* min_stay, max_stay, capacity_exceeded: not bookable as asked */
         /* still price the stay when only the guest count or stay length is off */
-        struct pricing_rules rules = {acc.base_cents, acc.weekend_multiplier_bp, acc.weekend_mask,
-                                      req->app->cfg->deposit_percent};
-        if (pricing_quote(&rules, in, out, &quote) < 0)
+        struct pricing_rules rules = {acc->base_cents, acc->weekend_multiplier_bp, acc->weekend_mask,
+                                      q->cfg->deposit_percent};
+        if (pricing_quote(&rules, q->in, q->out, &quote) < 0)
             quote.nights = -1;
     } else if (taken) {
         reason = "date_overlap";
     }
-    json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:b, s:s?}", "accommodation_id", (json_int_t)id,
-                             "check_in", cin, "check_out", cout, "guests", (json_int_t)guests, "available",
-                             reason == NULL, "reason", reason);
+    json_t *body = json_pack("{s:I, s:s, s:s, s:I, s:b, s:s?}", "accommodation_id", (json_int_t)q->id,
+                             "check_in", q->cin, "check_out", q->cout, "guests", (json_int_t)q->guests,
+                             "available", reason == NULL, "reason", reason);
     if (!reason)
         json_object_set_new(body, "reason", json_null());
-    json_object_set_new(body, "quote", quote.nights >= 0 ? present_quote(&quote, acc.currency) : json_null());
+    json_object_set_new(body, "quote",
+                        quote.nights >= 0 ? present_quote(&quote, acc->currency) : json_null());
     http_response_json(res, 200, body);
+}
+
+/* The blocking way: the pool, with its reconnect-and-retry. */
+static void availability_blocking(const struct availability_ask *q, struct http_response *res)
+{
+    struct accommodation acc;
+    int taken = 0;
+    int rc = store_accommodation_availability(q->db, q->id, q->cin, q->cout, q->now, &acc, &taken, NULL);
+    availability_answer(q, rc, &acc, taken, res);
+}
+
+/* http_query_async's continuation. A lost connection is retried the blocking way, which reconnects. */
+static void availability_rows(struct db_result *r, int rc, void *data, struct http_response *res)
+{
+    struct availability_ask *q = data;
+    if (rc == DB_UNAVAILABLE) {
+        availability_blocking(q, res);
+    } else {
+        struct accommodation acc;
+        int taken = 0;
+        if (rc == DB_OK)
+            rc = store_availability_read(r, &acc, &taken, NULL);
+        availability_answer(q, rc, &acc, taken, res);
+    }
+    free(q);
+}
+
+void api_accommodation_availability(struct http_request *req, struct http_response *res)
+{
+    struct availability_ask *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    q->cfg = req->app->cfg;
+    q->db = req->app->db;
+    q->now = (long long)time(NULL);
+    if (input_path_id(req, "id", "accommodation_not_found", &q->id, res) < 0 ||
+        stay_query(req, res, &q->in, &q->out, &q->guests) < 0) {
+        free(q);
+        return;
+    }
+    dates_format(q->in, q->cin);
+    dates_format(q->out, q->cout);
+    char idbuf[24], nowbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", q->id);
+    snprintf(nowbuf, sizeof nowbuf, "%lld", q->now);
+    const char *params[] = {idbuf, q->cin, q->cout, nowbuf};
+    if (http_query_async(req, store_availability_sql(q->db), 4, params, availability_rows, q) == 0)
+        return; /* answered by availability_rows */
+    availability_blocking(q, res);
+    free(q);
 }
 
 void api_availability_search(struct http_request *req, struct http_response *res)

@@ -32,7 +32,8 @@ struct http_request {
     char client_ip[64];    /* the peer, or with TRUST_PROXY the Fly-Client-IP / first X-Forwarded-For hop */
     char admin_email[256]; /* set by hooks.authorize on ROUTE_ADMIN routes */
     struct app *app;
-    void *conn; /* the server's connection handle, for header and query lookups */
+    void *conn;       /* the server's connection handle, for header and query lookups */
+    void *server_ctx; /* the server's state of this request (http_query_async) */
 };
 
 struct http_response {
@@ -68,6 +69,19 @@ void http_response_header(struct http_response *res, const char *name, const cha
 void http_response_problem(struct http_response *res, int status, const char *error_code,
                            const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 void http_response_cleanup(struct http_response *res);
+
+/* Answering later, from the database (the event loop, see server.c). A handler on a hot read path may
+ * send one query on its thread's asynchronous PostgreSQL connection and return without a response; the
+ * loop goes on serving other connections, and when the rows arrive `done` runs on the same thread with
+ * them (rc DB_OK, r borrowed until it returns) or with the error (r NULL; DB_UNAVAILABLE when the
+ * connection was lost, so the continuation may retry the blocking way) and fills `res`, which is then
+ * sent. `data` is the handler's: `done` owns it from then on. Returns 0 when the query was sent, or -1
+ * when it was not (SQLite, no connection, the queue full): `done` will not run, and the handler answers
+ * as usual. `sql` must have static storage. */
+struct db_result;
+typedef void (*http_db_done)(struct db_result *r, int rc, void *data, struct http_response *res);
+int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
+                     http_db_done done, void *data);
 
 /* The standard title for a status code ("Not Found"). */
 const char *http_status_title(int status);

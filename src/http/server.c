@@ -1,8 +1,17 @@
 /* server.c - the libmicrohttpd adapter. See server.h for what it guarantees.
  *
+ * Threads: HTTP_THREADS event loops. Each runs its own libmicrohttpd daemon in external-epoll mode (all
+ * daemons share the first one's listening socket, so a busy loop simply does not accept) and its own
+ * asynchronous PostgreSQL connection (store/db_async.h), both in one epoll set. Most handlers answer
+ * inline and block their loop while they use the database pool, as a libmicrohttpd worker thread did; a
+ * handler on the hot read path may instead start http_query_async() and return: the connection is
+ * suspended, and resumed with the answer when PostgreSQL's rows arrive. A loop thus never sleeps on
+ * PostgreSQL for those requests, and one wake-up serves every request and every reply that is ready.
+ *
  * Pitfalls of libmicrohttpd 0.9.75 this file avoids: the response is queued only on the final callback
  * (after the whole body), request state is freed only in the completion callback, a connection timeout
- * and a connection limit are always set, and SIGPIPE is ignored by main(). */
+ * and a connection limit are always set, no connection is left suspended when a daemon stops, the shared
+ * listening socket is closed once, and SIGPIPE is ignored by main(). */
 #include "server.h"
 
 #include "../api/app.h"
@@ -10,19 +19,43 @@
 #include "../core/ids.h"
 #include "../core/log.h"
 #include "../core/metrics.h"
+#include "../store/db_async.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HTTP_CONNECTION_MEMORY (16 * 1024) /* request line + headers, per connection */
 
-struct http_server {
+#define LOOP_MAX_EVENTS 64
+#define LOOP_MAX_WAIT_MS 1000 /* at most this long between libmicrohttpd's timeout checks */
+
+/* epoll tags */
+enum { TAG_HTTP = 0, TAG_WAKE = 1, TAG_DB = 2 };
+
+struct loop {
+    struct http_server *server;
     struct MHD_Daemon *daemon;
+    int epoll_fd;
+    int wake_fd; /* eventfd: http_server_stop wakes the loop with it */
+    struct db_async *db;
+    int stop;
+    pthread_t thread;
+    int started;
+};
+
+struct http_server {
+    struct loop *loops;
+    int nloops;
     struct app *app;
     const struct route *routes;
     int nroutes;
@@ -41,8 +74,15 @@ struct req_ctx {
     const char *route;
     const char *method;
     char request_id[REQUEST_ID_MAX + 1];
+    /* deferred answers (http_query_async) */
+    struct MHD_Connection *conn;
+    int deferred;  /* a query is out; its callback fills `pending` */
+    int suspended; /* the connection waits for that callback */
+    int ready;     /* `pending` holds the answer */
+    struct http_response pending;
 };
 
+static __thread struct loop *current_loop; /* the loop of this thread; NULL off the loop threads */
 static struct metric *m_requests, *m_duration;
 
 static const char *known_method(const char *m)
@@ -209,6 +249,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     req.path = url;
     req.app = s->app;
     req.conn = conn;
+    req.server_ctx = ctx;
     memcpy(req.request_id, ctx->request_id, sizeof req.request_id);
     client_ip(conn, s->app->cfg->trust_proxy, req.client_ip, sizeof req.client_ip);
 
@@ -278,7 +319,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     else
         route->handler(&req, res);
     json_decref(json);
-    if (res->status == 0)
+    if (res->status == 0 && !ctx->deferred)
         http_response_problem(res, 500, "internal_error", "The handler produced no response");
 }
 
@@ -331,8 +372,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (ctx->status)
         return MHD_YES; /* already answered (413 on Content-Length) */
+    if (ctx->ready) {   /* resumed: the deferred answer is here */
+        ctx->ready = 0;
+        return send_response(s, conn, ctx, &ctx->pending);
+    }
+    if (ctx->deferred)
+        return MHD_YES; /* still waiting (not expected: the connection is suspended) */
     struct http_response res = {0};
+    ctx->conn = conn;
     dispatch(s, conn, ctx, url, method, &res);
+    if (ctx->deferred) {
+        http_response_cleanup(&res);
+        if (ctx->ready) { /* the query failed before dispatch returned: answer now */
+            ctx->ready = 0;
+            ctx->deferred = 0;
+            return send_response(s, conn, ctx, &ctx->pending);
+        }
+        ctx->suspended = 1;
+        MHD_suspend_connection(conn);
+        return MHD_YES;
+    }
     return send_response(s, conn, ctx, &res);
 }
 
@@ -355,6 +414,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     const char *route_label[] = {ctx->route};
     metrics_observe(m_duration, route_label, secs);
     log_request(ctx->request_id, ctx->method, ctx->route, status, secs * 1000.0, ctx->bytes);
+    http_response_cleanup(&ctx->pending);
     buf_cleanup(&ctx->body);
     free(ctx);
     *req_cls = NULL;
@@ -390,6 +450,128 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, cha
     return 0;
 }
 
+/* --- deferred answers --- */
+
+struct deferred {
+    struct req_ctx *ctx;
+    http_db_done done;
+    void *data;
+};
+
+/* db_async's callback, on the loop thread: the handler's continuation fills the answer, and the
+ * connection is resumed (or, when this runs before dispatch has returned, answered by on_request). */
+static void on_query_done(struct db_result *r, int rc, void *data)
+{
+    struct deferred *d = data;
+    struct req_ctx *ctx = d->ctx;
+    d->done(r, rc, d->data, &ctx->pending);
+    if (ctx->pending.status == 0)
+        http_response_problem(&ctx->pending, 500, "internal_error", "The handler produced no response");
+    free(d);
+    ctx->ready = 1;
+    if (ctx->suspended) {
+        ctx->suspended = 0;
+        ctx->deferred = 0;
+        MHD_resume_connection(ctx->conn);
+    }
+}
+
+int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
+                     http_db_done done, void *data)
+{
+    struct loop *l = current_loop;
+    struct req_ctx *ctx = req->server_ctx;
+    if (!l || !l->db || !ctx || ctx->deferred)
+        return -1;
+    struct deferred *d = malloc(sizeof *d);
+    if (!d)
+        abort();
+    *d = (struct deferred){ctx, done, data};
+    ctx->deferred = 1;
+    if (db_async_query(l->db, sql, n, params, on_query_done, d) != DB_OK) {
+        ctx->deferred = 0;
+        free(d);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the loops --- */
+
+/* db_async's watch: keep its socket in the loop's epoll set. */
+static void watch_db(void *arg, int old_fd, int fd, int want_write)
+{
+    struct loop *l = arg;
+    struct epoll_event ev = {.events = EPOLLIN | (want_write ? (unsigned)EPOLLOUT : 0u), .data.u32 = TAG_DB};
+    if (old_fd >= 0 && old_fd != fd)
+        epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, old_fd, NULL);
+    if (fd >= 0 && epoll_ctl(l->epoll_fd, old_fd == fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
+        log_error("http: cannot watch the database socket: %s", strerror(errno));
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    current_loop = l;
+    struct epoll_event events[LOOP_MAX_EVENTS];
+    while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+        MHD_UNSIGNED_LONG_LONG mhd_ms = LOOP_MAX_WAIT_MS;
+        int timeout = MHD_get_timeout(l->daemon, &mhd_ms) == MHD_YES && mhd_ms < LOOP_MAX_WAIT_MS
+                          ? (int)mhd_ms
+                          : LOOP_MAX_WAIT_MS;
+        int n = epoll_wait(l->epoll_fd, events, LOOP_MAX_EVENTS, timeout);
+        for (int i = 0; i < n; i++) {
+            if (events[i].data.u32 == TAG_DB) {
+                unsigned e = events[i].events;
+                db_async_ready(l->db, (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0, (e & EPOLLOUT) != 0);
+            } else if (events[i].data.u32 == TAG_WAKE) {
+                uint64_t v;
+                ssize_t ignored = read(l->wake_fd, &v, sizeof v);
+                (void)ignored;
+            }
+        }
+        MHD_run(l->daemon); /* accepts, reads, runs handlers, answers resumed connections */
+    }
+    /* stopping: no connection may stay suspended, so what is in flight fails (503) and is answered */
+    db_async_free(l->db);
+    l->db = NULL;
+    MHD_run(l->daemon);
+    return NULL;
+}
+
+static void loops_stop(struct http_server *s)
+{
+    for (int i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        if (!l->started)
+            continue;
+        __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
+        uint64_t one = 1;
+        ssize_t ignored = write(l->wake_fd, &one, sizeof one);
+        (void)ignored;
+        pthread_join(l->thread, NULL);
+        l->started = 0;
+    }
+    /* the first daemon owns the listening socket; the others only borrow it: quiesce them first, so
+     * that they hand it back instead of closing it */
+    for (int i = s->nloops - 1; i >= 0; i--) {
+        struct loop *l = &s->loops[i];
+        if (l->daemon) {
+            if (i > 0)
+                (void)MHD_quiesce_daemon(l->daemon);
+            MHD_stop_daemon(l->daemon);
+        }
+        db_async_free(l->db);
+        if (l->epoll_fd >= 0)
+            close(l->epoll_fd);
+        if (l->wake_fd >= 0)
+            close(l->wake_fd);
+    }
+    free(s->loops);
+    s->loops = NULL;
+    s->nloops = 0;
+}
+
 int http_server_start(struct app *app, const struct route *routes, int nroutes,
                       const struct http_hooks *hooks, struct http_server **out, char *err, size_t errlen)
 {
@@ -419,26 +601,80 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes,
      * copied out). libmicrohttpd zeroes all of it after every request on a kept-alive connection, so its
      * size is paid per request: 16 KiB, not the default 32 KiB (measured: the zeroing was ~4% of a
      * worker's time under the availability benchmark). */
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)
         flags |=
             MHD_USE_DUAL_STACK; /* "::" also takes IPv4 (Fly's private network is IPv6, its proxy IPv4) */
-    s->daemon = MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s,
-                                 MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->addr,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)app->cfg->http_threads,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
-                                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
-    if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", app->cfg->host,
-                 app->cfg->port);
-        free(s);
-        return -1;
+    s->nloops = app->cfg->http_threads > 0 ? app->cfg->http_threads : 1;
+    s->loops = calloc((size_t)s->nloops, sizeof *s->loops);
+    if (!s->loops)
+        abort();
+    for (int i = 0; i < s->nloops; i++)
+        s->loops[i].epoll_fd = s->loops[i].wake_fd = -1;
+    /* the connection limit is the server's: each loop takes its share */
+    unsigned int per_loop_limit = (unsigned int)(app->cfg->max_connections / s->nloops);
+    if (per_loop_limit < 1)
+        per_loop_limit = 1;
+    int listen_fd = -1;
+    for (int i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        l->server = s;
+        l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->epoll_fd < 0 || l->wake_fd < 0) {
+            snprintf(err, errlen, "cannot create the event loops: %s", strerror(errno));
+            goto fail;
+        }
+        if (i == 0)
+            l->daemon = MHD_start_daemon(
+                flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                (const struct sockaddr *)&s->addr, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned int)app->cfg->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, per_loop_limit,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+                MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        else
+            l->daemon = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)app->cfg->connection_timeout_s,
+                MHD_OPTION_CONNECTION_LIMIT, per_loop_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                (size_t)HTTP_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        if (!l->daemon) {
+            if (i == 0)
+                snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", app->cfg->host,
+                         app->cfg->port);
+            else
+                snprintf(err, errlen, "cannot start HTTP loop %d", i);
+            goto fail;
+        }
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        if (i == 0) {
+            const union MHD_DaemonInfo *li = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+            listen_fd = li ? li->listen_fd : -1;
+        }
+        struct epoll_event http_ev = {.events = EPOLLIN, .data.u32 = TAG_HTTP};
+        struct epoll_event wake_ev = {.events = EPOLLIN, .data.u32 = TAG_WAKE};
+        if (!info || listen_fd < 0 || epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, info->epoll_fd, &http_ev) < 0 ||
+            epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, l->wake_fd, &wake_ev) < 0) {
+            snprintf(err, errlen, "cannot set up HTTP loop %d", i);
+            goto fail;
+        }
+        l->db = db_async_new(app->db, watch_db, l); /* NULL on SQLite: every handler answers inline */
+    }
+    for (int i = 0; i < s->nloops; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            snprintf(err, errlen, "cannot start HTTP loop thread %d", i);
+            goto fail;
+        }
+        s->loops[i].started = 1;
     }
     *out = s;
     return 0;
+fail:
+    loops_stop(s);
+    free(s);
+    return -1;
 }
 
 int http_server_in_flight(const struct http_server *s)
@@ -450,6 +686,6 @@ void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
+    loops_stop(s);
     free(s);
 }

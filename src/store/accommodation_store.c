@@ -102,29 +102,44 @@ int store_accommodation_get(struct db *db, long long id, struct accommodation *o
     return rc;
 }
 
-int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
-                                     long long now, struct accommodation *acc, int *taken, int *stale)
+static const char *availability_sql(enum db_engine engine, int with_stale)
 {
     static const char *taken_pg = SQL_TAKEN(CLAIM_OVERLAPS_PG),
                       *taken_sqlite = SQL_TAKEN(CLAIM_OVERLAPS_SQLITE);
     static const char *stale_pg = SQL_STALE(CLAIM_OVERLAPS_PG),
                       *stale_sqlite = SQL_STALE(CLAIM_OVERLAPS_SQLITE);
-    int pg = db_engine_of(db) == DB_ENGINE_POSTGRES;
-    const char *sql = stale ? (pg ? stale_pg : stale_sqlite) : (pg ? taken_pg : taken_sqlite);
+    int pg = engine == DB_ENGINE_POSTGRES;
+    return with_stale ? (pg ? stale_pg : stale_sqlite) : (pg ? taken_pg : taken_sqlite);
+}
+
+const char *store_availability_sql(const struct db *db)
+{
+    return availability_sql(db_engine_of(db), 0);
+}
+
+int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale)
+{
+    if (db_result_rows(r) == 0)
+        return STORE_NOT_FOUND;
+    read_row(r, 0, acc);
+    const char *v = db_result_value(r, 0, ACC_NCOLS);
+    long long k = v ? strtoll(v, NULL, 10) : 0;
+    *taken = k == 2;
+    if (stale)
+        *stale = k == 1;
+    return DB_OK;
+}
+
+int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
+                                     long long now, struct accommodation *acc, int *taken, int *stale)
+{
+    const char *sql = availability_sql(db_engine_of(db), stale != NULL);
     char idbuf[24], nowbuf[24];
     const char *params[] = {store_ll_param(id, idbuf), check_in, check_out, store_ll_param(now, nowbuf)};
     struct db_result *r = NULL;
     int rc = db_exec_once(db, sql, 4, params, &r);
-    if (rc == DB_OK && db_result_rows(r) == 0)
-        rc = STORE_NOT_FOUND;
-    if (rc == DB_OK) {
-        read_row(r, 0, acc);
-        const char *v = db_result_value(r, 0, ACC_NCOLS);
-        long long k = v ? strtoll(v, NULL, 10) : 0;
-        *taken = k == 2;
-        if (stale)
-            *stale = k == 1;
-    }
+    if (rc == DB_OK)
+        rc = store_availability_read(r, acc, taken, stale);
     db_result_free(r);
     return rc;
 }

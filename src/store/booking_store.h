@@ -40,6 +40,10 @@ int store_accommodation_exists_named(struct db *db, const char *name, long long 
  * check_out) (*taken), and whether only stale holds do (*stale, may be NULL). One round trip. */
 int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
                                      long long now, struct accommodation *acc, int *taken, int *stale);
+/* The same query in two halves, for the event loop (http_query_async): its SQL (no stale flag; $1 id,
+ * $2 check_in, $3 check_out, $4 now) and the reading of its result (STORE_NOT_FOUND without a row). */
+const char *store_availability_sql(const struct db *db);
+int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale);
 
 /* --- holds and reservations --- */
 

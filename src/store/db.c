@@ -120,6 +120,11 @@ void db_close(struct db *db)
     free(db);
 }
 
+const struct config *db_config_of(const struct db *db)
+{
+    return db->cfg;
+}
+
 enum db_engine db_engine_of(const struct db *db)
 {
     return db->engine;

@@ -50,6 +50,9 @@ int db_pg_connect(struct db_conn *c);
 void db_pg_disconnect(struct db_conn *c);
 int db_pg_exec(struct db_conn *c, const char *sql, int n, const char *const *params, struct db_result **out);
 int db_pg_script(struct db_conn *c, const char *sql);
+/* A result as a DB_* code: DB_OK wraps it into *out (when out is not NULL; else frees it), anything else
+ * sets c's error, marks c broken when the connection is gone, and frees it. */
+int db_pg_finish(struct db_conn *c, PGresult *r, struct db_result **out);
 /* Reads what an idle connection has received without blocking: 0 when the server has closed it (a
  * restart or an idle timeout), so a statement that must not be retried is not sent into a dead socket. */
 int db_pg_alive(struct db_conn *c);
@@ -59,6 +62,9 @@ int db_pg_alive(struct db_conn *c);
  * queue is left for the caller. */
 int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params, const char *tail,
                    struct db_result **out);
+
+/* The settings the pool was opened with (db.c). */
+const struct config *db_config_of(const struct db *db);
 
 int db_sqlite_connect(struct db_conn *c);
 void db_sqlite_disconnect(struct db_conn *c);

@@ -102,7 +102,7 @@ static const char *prepared_name(struct db_conn *c, const char *sql, int n, int 
     return name;
 }
 
-static int finish(struct db_conn *c, PGresult *r, struct db_result **out)
+int db_pg_finish(struct db_conn *c, PGresult *r, struct db_result **out)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -144,14 +144,14 @@ int db_pg_exec(struct db_conn *c, const char *sql, int n, const char *const *par
     }
     PGresult *r = name ? PQexecPrepared(c->pg, name, n, params, NULL, NULL, 0)
                        : PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
-    return finish(c, r, out);
+    return db_pg_finish(c, r, out);
 }
 
 int db_pg_script(struct db_conn *c, const char *sql)
 {
     if (!c->pg)
         return DB_UNAVAILABLE;
-    return finish(c, PQexec(c->pg, sql), NULL);
+    return db_pg_finish(c, PQexec(c->pg, sql), NULL);
 }
 
 int db_pg_alive(struct db_conn *c)
@@ -239,7 +239,7 @@ int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const 
             PQclear(first);
             continue; /* skipped after an earlier error, which rc already holds */
         }
-        int src = finish(c, first, i == mine ? out : NULL);
+        int src = db_pg_finish(c, first, i == mine ? out : NULL);
         if (rc == DB_OK)
             rc = src;
         if (c->broken)

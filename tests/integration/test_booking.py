@@ -1217,6 +1217,55 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         self.assertEqual(len(stays), 32)
         self.assert_no_double_booking(stays)
 
+    def test_availability_on_the_event_loop_survives_postgres_outages(self):
+        """On PostgreSQL the availability GET is answered from each HTTP loop's own asynchronous
+        connection (many in flight at once). Those connections are lost when the server restarts: the
+        requests then in flight, and those after, still get a correct answer (the blocking pool is the
+        fallback, and the loop connects again), a stopped server gets 503 database_unavailable problems
+        and never a hang, and the answers during a concurrent load equal the blocking path's."""
+        s = self.start(env={"HTTP_THREADS": "4"})
+        acc = self.create_accommodation(s)
+        self.assertEqual(self.book(s, acc["id"], day(10), day(12)).status, 201)
+        free = "/api/v1/accommodations/%d/availability?check_in=%s&check_out=%s&guests=2" % (acc["id"], day(3),
+                                                                                              day(5))
+        taken = "/api/v1/accommodations/%d/availability?check_in=%s&check_out=%s&guests=2" % (acc["id"], day(11),
+                                                                                               day(13))
+        missing = "/api/v1/accommodations/999999/availability?check_in=%s&check_out=%s" % (day(3), day(5))
+
+        def load(n=64):
+            results = [None] * n
+
+            def one(i):
+                path = (free, taken, missing)[i % 3]
+                try:
+                    r = s.get(path, timeout=15)
+                    results[i] = (path, r.status, r.json.get("available", r.json.get("error")))
+                except Exception as e:  # noqa: BLE001 - reported below
+                    results[i] = (path, repr(e), None)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            return results
+
+        want = {free: (200, True), taken: (200, False), missing: (404, "accommodation_not_found")}
+        for round_ in range(3):
+            for path, status, what in load():
+                self.assertEqual((status, what), want[path], "round %d: %s" % (round_, path))
+            self.pg.stop()
+            try:
+                t0 = time.monotonic()
+                r = s.get(free, timeout=15)
+                self.assertLess(time.monotonic() - t0, 12, "no hang while PostgreSQL is down")
+                assert_problem(self, r, 503, "database_unavailable")
+            finally:
+                self.pg.start()
+            wait_for(lambda: s.get(free, timeout=15).status == 200, 15, what="availability after the restart")
+        for path, status, what in load():
+            self.assertEqual((status, what), want[path], "after the restarts: %s" % path)
+
     def test_race_two_instances_without_redis(self):
         """No Redis, so no shared lock: only the database's exclusion constraint stands between two
         instances."""
