@@ -18,6 +18,7 @@ import os
 import random
 import re
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -1161,6 +1162,31 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         db = s.database_url.rsplit("/", 1)[1]
         out = self.pg.psql("COPY (%s) TO STDOUT WITH (FORMAT csv)" % query, db=db)
         return [[None if v == "" else v for v in row] for row in csv.reader(io.StringIO(out))]
+
+    def test_the_claim_trigger_refuses_inconsistent_rows(self):
+        """The claim-consistency trigger (0002; its second test rewritten in 0009 so that PostgreSQL does not
+        plan it again on every write) still refuses both inconsistencies, written behind the server's back:
+        a reservation that is no longer active but keeps its claim, and an active one without a claim."""
+        s = self.start()
+        acc = self.create_accommodation(s)["id"]
+        code = self.booked(s, acc, day(20), day(22))["code"]
+        db = s.database_url.rsplit("/", 1)[1]
+
+        def refused(sql, message):
+            with self.assertRaises(subprocess.CalledProcessError) as caught:
+                self.pg.psql(sql % code, db=db)
+            self.assertIn(message, caught.exception.stdout.decode())
+
+        refused("UPDATE reservations SET status = 'cancelled' WHERE code = '%s'", "still claims its nights")
+        self.assertEqual(self.db_rows(s, "SELECT status FROM reservations WHERE code = '%s'" % code),
+                         [["pre_reserved"]])
+        r = s.req("POST", "/api/v1/reservations/%s/cancel" % code, body={})
+        self.assertEqual((r.status, r.json["status"]), (200, "cancelled"), r)
+        claims = "SELECT count(*) FROM stay_claims c JOIN reservations r ON r.id = c.reservation_id WHERE r.code = '%s'"
+        self.assertEqual(self.db_rows(s, claims % code), [["0"]])
+        refused("UPDATE reservations SET status = 'confirmed' WHERE code = '%s'", "without its claim on the nights")
+        self.assertEqual(self.db_rows(s, "SELECT status FROM reservations WHERE code = '%s'" % code),
+                         [["cancelled"]])
 
     def test_engine_is_postgresql_with_redis(self):
         s = self.start()
