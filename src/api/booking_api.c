@@ -4,6 +4,7 @@
  * booking/service.c, the SQL in store/. */
 #include "booking_api.h"
 
+#include "booking/lock.h"
 #include "booking/service.h"
 #include "input.h"
 #include "payments_api.h"
@@ -142,8 +143,10 @@ static void availability_blocking(const struct availability_ask *q, struct http_
 }
 
 /* http_query_async's continuation. A lost connection is retried the blocking way, which reconnects. */
-static void availability_rows(struct db_result *r, int rc, void *data, struct http_response *res)
+static void availability_rows(struct http_async *h, struct db_result *r, int rc, void *data,
+                              struct http_response *res)
 {
+    (void)h;
     struct availability_ask *q = data;
     if (rc == DB_UNAVAILABLE) {
         availability_blocking(q, res);
@@ -176,7 +179,7 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     snprintf(idbuf, sizeof idbuf, "%lld", q->id);
     snprintf(nowbuf, sizeof nowbuf, "%lld", q->now);
     const char *params[] = {idbuf, q->cin, q->cout, nowbuf};
-    if (http_query_async(req, store_availability_sql(q->db), 4, params, availability_rows, q) == 0)
+    if (http_query_async(req, store_availability_sql(q->db, 0), 4, params, availability_rows, q) == 0)
         return; /* answered by availability_rows */
     availability_blocking(q, res);
     free(q);
@@ -238,6 +241,137 @@ static int string_either(const json_t *body, const char *a, const char *b, int r
     return input_string(body, b, required, max, out, res);
 }
 
+/* --- POST /api/v1/reservations on the event loop ---
+ *
+ * On PostgreSQL the hold waits for the database without blocking its loop: the pre-check
+ * (http_query_async), the per-accommodation Redis lock (one SET NX per attempt; a busy lock is tried
+ * again on a timer, never slept on), the transaction (http_async_tx), the release (sent, not waited
+ * for), the answer. Whatever cannot go that way goes the blocking way from where it stands: SQLite, a
+ * request with an Idempotency-Key (its wrapper needs the answer at once), stale holds to expire in the
+ * transaction, no Redis (the lock is then the in-process mutex), a lost or busy asynchronous connection,
+ * a code collision. */
+struct hold_ask {
+    struct app *app;
+    struct hold_prep prep;
+    struct hold_precheck pc;
+    struct hold_request h;
+    struct booking_lock lock;
+    double lock_t0;
+    int lock_attempts;
+    struct hold_tx tx;
+    struct reservation r;
+};
+
+static void hold_ask_free(struct hold_ask *q)
+{
+    booking_hold_prep_cleanup(&q->prep);
+    free(q);
+}
+
+static void hold_created(const struct reservation *r, struct http_response *res)
+{
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/reservations/%s", r->code);
+    http_response_json(res, 201, present_reservation(r, (long long)time(NULL), 0));
+    http_response_header(res, "Location", location);
+}
+
+/* After the pre-check, all the rest the blocking way (lock, transaction); frees q. */
+static void hold_blocking(struct hold_ask *q, struct http_response *res)
+{
+    struct booking_error err;
+    if (booking_hold_finish(q->app, &q->prep, &q->pc, &q->r, &err) < 0)
+        api_booking_error(res, &err);
+    else
+        hold_created(&q->r, res);
+    hold_ask_free(q);
+}
+
+/* The transaction's outcome (rc as store_hold_tx_result gives it), under the lock, which goes; frees q. */
+static void hold_written(struct hold_ask *q, int rc, int expired, struct http_response *res)
+{
+    booking_lock_release(q->app->redis, &q->lock);
+    struct booking_error err;
+    if (booking_hold_written(q->app, &q->prep, &q->pc, rc, expired, &q->r, &err) < 0)
+        api_booking_error(res, &err);
+    else
+        hold_created(&q->r, res);
+    hold_ask_free(q);
+}
+
+/* The transaction the blocking way, under the lock already held. */
+static void hold_write_blocking(struct hold_ask *q, struct http_response *res)
+{
+    int expired = 0;
+    int rc = store_hold_create(q->app->db, &q->h, q->prep.now, &q->r, &expired);
+    hold_written(q, rc, expired, res);
+}
+
+static void hold_tx_done(struct http_async *h, struct db_result *r, int rc, void *data,
+                         struct http_response *res)
+{
+    (void)h;
+    struct hold_ask *q = data;
+    rc = store_hold_tx_result(r, rc, &q->r);
+    if (rc == STORE_RETRY)
+        hold_write_blocking(q, res); /* nothing was written: again with another code */
+    else
+        hold_written(q, rc, 0, res);
+}
+
+/* Under the lock (or past its wait bound, or without Redis): the transaction. */
+static void hold_write(struct http_async *h, struct hold_ask *q, struct http_response *res)
+{
+    struct db_conn *journal = http_async_journal(h);
+    if (journal && store_hold_tx_build(journal, &q->h, q->prep.now, &q->tx, &q->r) == DB_OK &&
+        http_async_tx(h, store_hold_tx_sql(), 16, q->tx.params, hold_tx_done, q) == 0)
+        return; /* answered by hold_tx_done */
+    hold_write_blocking(q, res);
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void hold_lock(struct http_async *h, void *data, struct http_response *res)
+{
+    struct hold_ask *q = data;
+    int st = booking_lock_try(q->app->redis, q->h.accommodation_id, &q->lock);
+    double waited = seconds_now() - q->lock_t0;
+    if (st == LOCK_BUSY && waited <= BOOKING_LOCK_WAIT_MAX_S &&
+        http_async_after(h, q->lock_attempts++ < 10 ? 1 : 5, hold_lock, q) == 0)
+        return; /* tried again by the timer */
+    booking_lock_waited(waited);
+    hold_write(h, q, res);
+}
+
+/* http_query_async's continuation for the pre-check. A lost connection is retried the blocking way. */
+static void hold_rows(struct http_async *h, struct db_result *r, int rc, void *data, struct http_response *res)
+{
+    struct hold_ask *q = data;
+    if (rc == DB_UNAVAILABLE) {
+        booking_hold_precheck(q->app, &q->prep, &q->pc);
+    } else {
+        q->pc.taken = q->pc.stale = 0;
+        q->pc.rc = rc == DB_OK ? store_availability_read(r, &q->pc.acc, &q->pc.taken, &q->pc.stale) : rc;
+    }
+    struct booking_error err;
+    if (booking_hold_plan(q->app, &q->prep, &q->pc, &q->h, &err) < 0) {
+        api_booking_error(res, &err);
+        hold_ask_free(q);
+        return;
+    }
+    if (q->h.expire_stale || !q->app->redis) {
+        hold_blocking(q, res);
+        return;
+    }
+    q->lock_t0 = seconds_now();
+    hold_lock(h, q, res);
+}
+
 void api_reservation_create(struct http_request *req, struct http_response *res)
 {
     static const char *const fields[] = {"accommodation_id", "check_in",      "check_out",     "guests",
@@ -259,16 +393,24 @@ void api_reservation_create(struct http_request *req, struct http_response *res)
         return;
     in.accommodation_id = acc_id;
     in.guests = (int)guests;
-    struct reservation r;
     struct booking_error err;
-    if (booking_create_hold(req->app, &in, &r, &err) < 0) {
+    struct hold_ask *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    q->app = req->app;
+    if (booking_hold_prepare(req->app->cfg, &in, &q->prep, &err) < 0) {
         api_booking_error(res, &err);
+        hold_ask_free(q);
         return;
     }
-    char location[64];
-    snprintf(location, sizeof location, "/api/v1/reservations/%s", r.code);
-    http_response_json(res, 201, present_reservation(&r, (long long)time(NULL), 0));
-    http_response_header(res, "Location", location);
+    char idbuf[24], nowbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", q->prep.accommodation_id);
+    snprintf(nowbuf, sizeof nowbuf, "%lld", q->prep.now);
+    const char *params[] = {idbuf, q->prep.cin, q->prep.cout, nowbuf};
+    if (http_query_async(req, store_availability_sql(req->app->db, 1), 4, params, hold_rows, q) == 0)
+        return; /* answered by hold_rows and what follows it */
+    booking_hold_precheck(q->app, &q->prep, &q->pc);
+    hold_blocking(q, res);
 }
 
 /* Codes are "RES" + 10 Crockford characters; anything else cannot exist, so no lookup. */

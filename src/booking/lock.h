@@ -20,7 +20,16 @@ struct booking_lock {
 void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l,
                           double *waited_s);
 
-/* Releases what acquire took: the Redis key only if it still holds our token (compare-and-delete). */
+/* For an event loop, which must not sleep: one attempt at the Redis key only (no in-process mutex: the
+ * loop's other requests run on the same thread while this one waits for PostgreSQL). Returns
+ * LOCK_HELD, LOCK_BUSY (someone else holds it: try again later) or LOCK_NO_REDIS (Redis unreachable or
+ * not configured: go on without it). REDIS_WAIT_MAX_S bounds the retries, as for acquire. */
+enum { LOCK_HELD = 0, LOCK_BUSY = 1, LOCK_NO_REDIS = 2 };
+#define BOOKING_LOCK_WAIT_MAX_S 2.0
+int booking_lock_try(struct redis *redis, long long accommodation_id, struct booking_lock *l);
+
+/* Releases what acquire (or try) took: the Redis key only if it still holds our token
+ * (compare-and-delete). The release is sent without waiting for its reply. */
 void booking_lock_release(struct redis *redis, struct booking_lock *l);
 
 #endif

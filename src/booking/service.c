@@ -109,83 +109,132 @@ static void count_conflict(const char *reason)
     metrics_inc(m_conflicts, labels, 1);
 }
 
-int booking_create_hold(struct app *app, const struct hold_input *in, struct reservation *out,
-                        struct booking_error *err)
+static char *copy_or_null(const char *s)
 {
-    const struct config *cfg = app->cfg;
-    struct date din, dout;
-    char phone[GUEST_PHONE_MAX + 1];
+    if (!s)
+        return NULL;
+    char *c = strdup(s);
+    if (!c)
+        abort();
+    return c;
+}
+
+int booking_hold_prepare(const struct config *cfg, const struct hold_input *in, struct hold_prep *p,
+                         struct booking_error *err)
+{
     const char *channel = in->channel ? in->channel : "web";
     const char *email = in->guest_email && *in->guest_email ? in->guest_email : NULL;
-
-    if (booking_check_dates(cfg, in->check_in, in->check_out, &din, &dout, err) < 0)
+    memset(p, 0, sizeof *p);
+    if (booking_check_dates(cfg, in->check_in, in->check_out, &p->in, &p->out, err) < 0)
         return -1;
     if (!booking_text_valid(in->guest_name, GUEST_NAME_MAX))
         return fail(err, 422, "invalid_field", "guest_name: 1 to %d characters of text", GUEST_NAME_MAX);
-    if (booking_normalize_phone(in->guest_phone, phone) < 0)
+    if (booking_normalize_phone(in->guest_phone, p->phone) < 0)
         return fail(err, 422, "invalid_field", "guest_phone: %d to %d digits", GUEST_PHONE_MIN,
                     GUEST_PHONE_MAX);
     if (email && !booking_email_valid(email))
         return fail(err, 422, "invalid_field", "guest_email: not a valid address");
     if (!booking_channel_valid(channel))
         return fail(err, 422, "invalid_field", "channel: unknown channel");
+    p->accommodation_id = in->accommodation_id;
+    p->guests = in->guests;
+    dates_format(p->in, p->cin);
+    dates_format(p->out, p->cout);
+    p->guest_name = copy_or_null(in->guest_name);
+    p->guest_email = copy_or_null(email);
+    p->channel = copy_or_null(channel);
+    p->actor = copy_or_null(in->actor);
+    p->now = (long long)time(NULL);
+    return 0;
+}
 
-    /* one round trip: the accommodation and the read-only overlap pre-check */
-    struct accommodation acc;
-    char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
-    dates_format(din, cin);
-    dates_format(dout, cout);
-    long long now = (long long)time(NULL);
-    int taken = 0, stale = 0;
-    int rc =
-        store_accommodation_availability(app->db, in->accommodation_id, cin, cout, now, &acc, &taken, &stale);
-    if (rc == STORE_NOT_FOUND || (rc == DB_OK && !acc.active))
-        return fail(err, 404, "accommodation_not_found", "No active accommodation with id %lld",
-                    in->accommodation_id);
-    if (rc != DB_OK) {
-        booking_error_from_db(rc, err);
+void booking_hold_prep_cleanup(struct hold_prep *p)
+{
+    free(p->guest_name);
+    free(p->guest_email);
+    free(p->channel);
+    free(p->actor);
+    p->guest_name = p->guest_email = p->channel = p->actor = NULL;
+}
+
+/* one round trip: the accommodation and the read-only overlap pre-check */
+void booking_hold_precheck(struct app *app, const struct hold_prep *p, struct hold_precheck *pc)
+{
+    pc->taken = pc->stale = 0;
+    pc->rc = store_accommodation_availability(app->db, p->accommodation_id, p->cin, p->cout, p->now, &pc->acc,
+                                              &pc->taken, &pc->stale);
+}
+
+int booking_create_hold(struct app *app, const struct hold_input *in, struct reservation *out,
+                        struct booking_error *err)
+{
+    struct hold_prep p;
+    if (booking_hold_prepare(app->cfg, in, &p, err) < 0) {
+        booking_hold_prep_cleanup(&p);
         return -1;
     }
-    /* the quote is ~12 KB: fine on a worker thread's stack (8 MiB) */
-    struct pricing_quote quote;
-    if (booking_check_stay(cfg, &acc, din, dout, in->guests, &quote, err) < 0)
+    /* the pre-check's accommodation is ~14 KB and the quote ~12 KB: fine on a worker thread's stack */
+    struct hold_precheck pc;
+    booking_hold_precheck(app, &p, &pc);
+    int rc = booking_hold_finish(app, &p, &pc, out, err);
+    booking_hold_prep_cleanup(&p);
+    return rc;
+}
+
+int booking_hold_plan(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc,
+                      struct hold_request *h, struct booking_error *err)
+{
+    const struct config *cfg = app->cfg;
+    const struct accommodation *acc = &pc->acc;
+    if (pc->rc == STORE_NOT_FOUND || (pc->rc == DB_OK && !acc->active))
+        return fail(err, 404, "accommodation_not_found", "No active accommodation with id %lld",
+                    p->accommodation_id);
+    if (pc->rc != DB_OK) {
+        booking_error_from_db(pc->rc, err);
         return -1;
-    if (taken) {
+    }
+    struct pricing_quote quote;
+    if (booking_check_stay(cfg, acc, p->in, p->out, p->guests, &quote, err) < 0)
+        return -1;
+    if (pc->taken) {
         count_conflict("precheck");
         return fail(err, 409, "date_overlap", "Those nights are no longer available");
     }
-
-    struct hold_request h = {0};
-    h.accommodation_id = acc.id;
-    dates_format(din, h.check_in);
-    dates_format(dout, h.check_out);
-    h.guests = in->guests;
-    h.guest_name = in->guest_name;
-    h.guest_phone = phone;
-    h.guest_email = email;
-    h.channel = channel;
-    h.nights = quote.nights;
-    h.total_cents = quote.total_cents;
-    h.deposit_cents = quote.deposit_cents;
-    h.deposit_percent = quote.deposit_percent;
-    h.currency = acc.currency;
-    h.expires_at = now + config_hold_seconds(cfg);
-    h.actor = in->actor;
+    memset(h, 0, sizeof *h);
+    h->accommodation_id = acc->id;
+    memcpy(h->check_in, p->cin, sizeof h->check_in);
+    memcpy(h->check_out, p->cout, sizeof h->check_out);
+    h->guests = p->guests;
+    h->guest_name = p->guest_name;
+    h->guest_phone = p->phone;
+    h->guest_email = p->guest_email;
+    h->channel = p->channel;
+    h->nights = quote.nights;
+    h->total_cents = quote.total_cents;
+    h->deposit_cents = quote.deposit_cents;
+    h->deposit_percent = quote.deposit_percent;
+    h->currency = acc->currency;
+    h->expires_at = p->now + config_hold_seconds(cfg);
+    h->actor = p->actor;
     /* Only stale holds can be in the way of a free pre-check: a claim made after it is not stale yet. */
-    h.expire_stale = stale;
+    h->expire_stale = pc->stale;
+    return 0;
+}
 
-    struct booking_lock lock;
-    double waited = 0;
-    booking_lock_acquire(app->redis, acc.id, &lock, &waited);
-    metrics_observe(m_lock_wait, NULL, waited);
-    int expired = 0;
-    rc = store_hold_create(app->db, &h, now, out, &expired);
-    booking_lock_release(app->redis, &lock);
+void booking_lock_waited(double seconds)
+{
+    metrics_observe(m_lock_wait, NULL, seconds);
+}
+
+int booking_hold_written(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc, int rc,
+                         int expired, struct reservation *out, struct booking_error *err)
+{
+    const struct accommodation *acc = &pc->acc;
     if (rc == DB_OK || expired)
         notify_after_change(); /* the change's messages are committed: deliver them now */
     if (expired) {
         metrics_inc(m_expired, NULL, expired);
-        log_info("expired %d stale hold(s) on accommodation %lld while creating a hold", expired, acc.id);
+        log_info("expired %d stale hold(s) on accommodation %lld while creating a hold", expired, acc->id);
     }
     if (rc == DB_CONFLICT) {
         count_conflict("date_overlap");
@@ -195,13 +244,29 @@ int booking_create_hold(struct app *app, const struct hold_input *in, struct res
         booking_error_from_db(rc, err);
         return -1;
     }
-    snprintf(out->accommodation_name, sizeof out->accommodation_name, "%s", acc.name);
+    snprintf(out->accommodation_name, sizeof out->accommodation_name, "%s", acc->name);
     mp_preference_after_hold(app, out); /* the deposit's link; never fails the hold */
-    const char *labels[] = {channel};
+    const char *labels[] = {p->channel};
     metrics_inc(m_created, labels, 1);
     log_info("reservation %s: created pre_reserved (accommodation %lld, %s..%s, channel %s, expires in %d s)",
-             out->code, acc.id, out->check_in, out->check_out, channel, config_hold_seconds(cfg));
+             out->code, acc->id, out->check_in, out->check_out, p->channel, config_hold_seconds(app->cfg));
     return 0;
+}
+
+int booking_hold_finish(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc,
+                        struct reservation *out, struct booking_error *err)
+{
+    struct hold_request h;
+    if (booking_hold_plan(app, p, pc, &h, err) < 0)
+        return -1;
+    struct booking_lock lock;
+    double waited = 0;
+    booking_lock_acquire(app->redis, h.accommodation_id, &lock, &waited);
+    booking_lock_waited(waited);
+    int expired = 0;
+    int rc = store_hold_create(app->db, &h, p->now, out, &expired);
+    booking_lock_release(app->redis, &lock);
+    return booking_hold_written(app, p, pc, rc, expired, out, err);
 }
 
 static int not_found_or_state(int rc, const char *code, const char *action, struct booking_error *err)

@@ -10,6 +10,7 @@
 #include "api/app.h"
 #include "domain/booking.h"
 #include "domain/pricing.h"
+#include "store/booking_store.h"
 
 struct booking_error {
     int status;
@@ -44,6 +45,42 @@ struct hold_input {
 /* Validates everything, then creates the hold (409 `date_overlap` when the nights are taken). */
 int booking_create_hold(struct app *app, const struct hold_input *in, struct reservation *out,
                         struct booking_error *err);
+
+/* The same operation in steps, for an event loop that waits for PostgreSQL without blocking
+ * (api/booking_api.c). booking_hold_prepare validates what needs no database and copies the input (an
+ * asynchronous answer outlives the request body). The pre-check comes next (booking_hold_precheck
+ * blocks; or store_availability_sql with stale holds, $1 accommodation_id, $2 cin, $3 cout, $4 now).
+ * booking_hold_plan checks the stay against the accommodation and fills the row to write (-1 with err:
+ * 404, 422, or 409 when the pre-check saw the nights taken). The transaction comes next, under the lock
+ * (store_hold_create blocks; or store_hold_tx_*), and booking_hold_written turns its outcome into the
+ * answer: metrics, notifications, the deposit link, the log line. booking_hold_finish is plan, lock,
+ * transaction and written, the blocking way. booking_hold_prep_cleanup frees the copies. */
+struct hold_prep {
+    long long accommodation_id;
+    int guests;
+    struct date in, out;
+    char cin[DATES_FORMAT_LEN], cout[DATES_FORMAT_LEN];
+    char phone[GUEST_PHONE_MAX + 1];
+    char *guest_name, *guest_email, *channel, *actor; /* copies; email and actor may be NULL */
+    long long now;
+};
+struct hold_precheck {
+    int rc; /* DB_OK, STORE_NOT_FOUND or a database error */
+    struct accommodation acc;
+    int taken, stale;
+};
+int booking_hold_prepare(const struct config *cfg, const struct hold_input *in, struct hold_prep *p,
+                         struct booking_error *err);
+void booking_hold_precheck(struct app *app, const struct hold_prep *p, struct hold_precheck *pc);
+int booking_hold_plan(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc,
+                      struct hold_request *h, struct booking_error *err);
+int booking_hold_written(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc, int rc,
+                         int expired, struct reservation *out, struct booking_error *err);
+int booking_hold_finish(struct app *app, const struct hold_prep *p, const struct hold_precheck *pc,
+                        struct reservation *out, struct booking_error *err);
+void booking_hold_prep_cleanup(struct hold_prep *p);
+/* Observes a wait for the per-accommodation lock (booking_lock_wait_seconds). */
+void booking_lock_waited(double seconds);
 
 /* Cancels a hold or booking (409 `invalid_state`, 404 `reservation_not_found`). */
 int booking_cancel(struct app *app, const char *code, const char *reason, const char *actor,

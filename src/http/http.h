@@ -34,6 +34,8 @@ struct http_request {
     struct app *app;
     void *conn;       /* the server's connection handle, for header and query lookups */
     void *server_ctx; /* the server's state of this request (http_query_async) */
+    int answer_inline; /* set by a wrapper that needs the response when the handler returns (idempotency):
+                          http_query_async refuses, so the handler answers the blocking way */
 };
 
 struct http_response {
@@ -70,18 +72,33 @@ void http_response_problem(struct http_response *res, int status, const char *er
                            const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 void http_response_cleanup(struct http_response *res);
 
-/* Answering later, from the database (the event loop, see server.c). A handler on a hot read path may
- * send one query on its thread's asynchronous PostgreSQL connection and return without a response; the
- * loop goes on serving other connections, and when the rows arrive `done` runs on the same thread with
- * them (rc DB_OK, r borrowed until it returns) or with the error (r NULL; DB_UNAVAILABLE when the
- * connection was lost, so the continuation may retry the blocking way) and fills `res`, which is then
- * sent. `data` is the handler's: `done` owns it from then on. Returns 0 when the query was sent, or -1
- * when it was not (SQLite, no connection, the queue full): `done` will not run, and the handler answers
- * as usual. `sql` must have static storage. */
+/* Answering later, from the database (the event loop, see server.c). A handler on a hot path may send
+ * one query on its thread's asynchronous PostgreSQL connection and return without a response; the loop
+ * goes on serving other connections, and when the rows arrive `done` runs on the same thread with them
+ * (rc DB_OK, r borrowed until it returns) or with the error (r NULL; DB_UNAVAILABLE when the connection
+ * was lost, so the continuation may retry the blocking way). The continuation either fills `res`, which
+ * is then sent, or starts the next operation through `h` (a query, a transaction, a timer) and returns:
+ * its own continuation answers. `data` is the handler's: `done` owns it from then on. Each start returns
+ * 0 when the operation is under way, or -1 when it is not (SQLite, no connection, the queue full, the
+ * server stopping): its continuation will not run, and the caller answers the blocking way. `sql` must
+ * have static storage. Everything runs on the handler's loop thread. */
 struct db_result;
-typedef void (*http_db_done)(struct db_result *r, int rc, void *data, struct http_response *res);
+struct db_conn;
+struct http_async; /* a request being answered later */
+typedef void (*http_db_done)(struct http_async *h, struct db_result *r, int rc, void *data,
+                             struct http_response *res);
+typedef void (*http_timer_fn)(struct http_async *h, void *data, struct http_response *res);
 int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
                      http_db_done done, void *data);
+int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
+                     void *data);
+/* A transaction (db_async_tx): statements queued with db_defer on http_async_journal()'s connection
+ * (NULL when there is none), then `sql` and COMMIT; `done` gets sql's result as db_exec_commit gives it. */
+struct db_conn *http_async_journal(struct http_async *h);
+int http_async_tx(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
+                  void *data);
+/* `fn` runs after `ms` milliseconds (at once when the server stops). */
+int http_async_after(struct http_async *h, int ms, http_timer_fn fn, void *data);
 
 /* The standard title for a status code ("Not Found"). */
 const char *http_status_title(int status);

@@ -212,6 +212,7 @@ void idempotency_run(struct http_request *req, struct http_response *res, http_h
         goto out;
     }
     count("executed");
+    req->answer_inline = 1; /* finish() stores the response: it must exist when the handler returns */
     handler(req, res);
     finish(req, res, scope, key, now);
     goto out;

@@ -42,8 +42,17 @@
 /* epoll tags */
 enum { TAG_HTTP = 0, TAG_WAKE = 1, TAG_DB = 2 };
 
+struct timer {
+    double at; /* monotonic seconds */
+    struct req_ctx *ctx;
+    http_timer_fn fn;
+    void *data;
+    struct timer *next; /* by `at` */
+};
+
 struct loop {
     struct http_server *server;
+    struct timer *timers;
     struct MHD_Daemon *daemon;
     int epoll_fd;
     int wake_fd; /* eventfd: http_server_stop wakes the loop with it */
@@ -76,7 +85,8 @@ struct req_ctx {
     char request_id[REQUEST_ID_MAX + 1];
     /* deferred answers (http_query_async) */
     struct MHD_Connection *conn;
-    int deferred;  /* a query is out; its callback fills `pending` */
+    int async;     /* answered later: `pending` will hold the answer, the handler's is dropped */
+    int deferred;  /* an operation (query, transaction, timer) is out; its continuation runs next */
     int suspended; /* the connection waits for that callback */
     int ready;     /* `pending` holds the answer */
     struct http_response pending;
@@ -319,7 +329,7 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, struct 
     else
         route->handler(&req, res);
     json_decref(json);
-    if (res->status == 0 && !ctx->deferred)
+    if (res->status == 0 && !ctx->async)
         http_response_problem(res, 500, "internal_error", "The handler produced no response");
 }
 
@@ -376,16 +386,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         ctx->ready = 0;
         return send_response(s, conn, ctx, &ctx->pending);
     }
-    if (ctx->deferred)
+    if (ctx->async)
         return MHD_YES; /* still waiting (not expected: the connection is suspended) */
     struct http_response res = {0};
     ctx->conn = conn;
     dispatch(s, conn, ctx, url, method, &res);
-    if (ctx->deferred) {
+    if (ctx->async) {
         http_response_cleanup(&res);
-        if (ctx->ready) { /* the query failed before dispatch returned: answer now */
+        if (ctx->ready) { /* it all ended before dispatch returned: answer now */
             ctx->ready = 0;
-            ctx->deferred = 0;
             return send_response(s, conn, ctx, &ctx->pending);
         }
         ctx->suspended = 1;
@@ -452,48 +461,131 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, cha
 
 /* --- deferred answers --- */
 
-struct deferred {
+static int stopping(struct loop *l)
+{
+    return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE);
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct op {
     struct req_ctx *ctx;
     http_db_done done;
     void *data;
 };
 
-/* db_async's callback, on the loop thread: the handler's continuation fills the answer, and the
+/* A continuation has returned: unless it started another operation, its answer is ready and the
  * connection is resumed (or, when this runs before dispatch has returned, answered by on_request). */
-static void on_query_done(struct db_result *r, int rc, void *data)
+static void op_returned(struct req_ctx *ctx)
 {
-    struct deferred *d = data;
-    struct req_ctx *ctx = d->ctx;
-    d->done(r, rc, d->data, &ctx->pending);
+    if (ctx->deferred)
+        return;
     if (ctx->pending.status == 0)
         http_response_problem(&ctx->pending, 500, "internal_error", "The handler produced no response");
-    free(d);
     ctx->ready = 1;
     if (ctx->suspended) {
         ctx->suspended = 0;
-        ctx->deferred = 0;
         MHD_resume_connection(ctx->conn);
     }
+}
+
+/* db_async's callback, on the loop thread. */
+static void on_op_done(struct db_result *r, int rc, void *data)
+{
+    struct op *o = data;
+    struct req_ctx *ctx = o->ctx;
+    ctx->deferred = 0;
+    o->done((struct http_async *)ctx, r, rc, o->data, &ctx->pending);
+    free(o);
+    op_returned(ctx);
+}
+
+static int start_op(struct req_ctx *ctx, int tx, const char *sql, int n, const char *const *params,
+                    http_db_done done, void *data)
+{
+    struct loop *l = current_loop;
+    if (!l || !l->db || !ctx || ctx->deferred || stopping(l))
+        return -1;
+    struct op *o = malloc(sizeof *o);
+    if (!o)
+        abort();
+    *o = (struct op){ctx, done, data};
+    int was_async = ctx->async;
+    ctx->deferred = ctx->async = 1;
+    int rc = tx ? db_async_tx(l->db, sql, n, params, on_op_done, o)
+                : db_async_query(l->db, sql, n, params, on_op_done, o);
+    if (rc != DB_OK) {
+        ctx->deferred = 0;
+        ctx->async = was_async;
+        free(o);
+        return -1;
+    }
+    return 0;
 }
 
 int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
                      http_db_done done, void *data)
 {
+    if (req->answer_inline)
+        return -1;
+    return start_op(req->server_ctx, 0, sql, n, params, done, data);
+}
+
+int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
+                     void *data)
+{
+    return start_op((struct req_ctx *)h, 0, sql, n, params, done, data);
+}
+
+struct db_conn *http_async_journal(struct http_async *h)
+{
+    (void)h;
     struct loop *l = current_loop;
-    struct req_ctx *ctx = req->server_ctx;
-    if (!l || !l->db || !ctx || ctx->deferred)
+    return l && l->db && !stopping(l) ? db_async_journal(l->db) : NULL;
+}
+
+int http_async_tx(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
+                  void *data)
+{
+    return start_op((struct req_ctx *)h, 1, sql, n, params, done, data);
+}
+
+int http_async_after(struct http_async *h, int ms, http_timer_fn fn, void *data)
+{
+    struct loop *l = current_loop;
+    struct req_ctx *ctx = (struct req_ctx *)h;
+    if (!l || stopping(l) || ctx->deferred)
         return -1;
-    struct deferred *d = malloc(sizeof *d);
-    if (!d)
+    struct timer *t = malloc(sizeof *t);
+    if (!t)
         abort();
-    *d = (struct deferred){ctx, done, data};
+    *t = (struct timer){now_mono() + ms / 1000.0, ctx, fn, data, NULL};
+    struct timer **p = &l->timers;
+    while (*p && (*p)->at <= t->at)
+        p = &(*p)->next;
+    t->next = *p;
+    *p = t;
     ctx->deferred = 1;
-    if (db_async_query(l->db, sql, n, params, on_query_done, d) != DB_OK) {
-        ctx->deferred = 0;
-        free(d);
-        return -1;
-    }
     return 0;
+}
+
+/* Runs the timers due by `now` (all of them when the loop stops). */
+static void run_timers(struct loop *l, double now)
+{
+    while (l->timers && (stopping(l) || l->timers->at <= now)) {
+        struct timer *t = l->timers;
+        l->timers = t->next;
+        struct req_ctx *ctx = t->ctx;
+        ctx->deferred = 0;
+        t->fn((struct http_async *)ctx, t->data, &ctx->pending);
+        free(t);
+        op_returned(ctx);
+    }
 }
 
 /* --- the loops --- */
@@ -519,6 +611,12 @@ static void *loop_main(void *arg)
         int timeout = MHD_get_timeout(l->daemon, &mhd_ms) == MHD_YES && mhd_ms < LOOP_MAX_WAIT_MS
                           ? (int)mhd_ms
                           : LOOP_MAX_WAIT_MS;
+        if (l->timers) {
+            double wait_ms = (l->timers->at - now_mono()) * 1000.0;
+            int t = wait_ms <= 0 ? 0 : (int)wait_ms + 1;
+            if (t < timeout)
+                timeout = t;
+        }
         int n = epoll_wait(l->epoll_fd, events, LOOP_MAX_EVENTS, timeout);
         for (int i = 0; i < n; i++) {
             if (events[i].data.u32 == TAG_DB) {
@@ -530,11 +628,15 @@ static void *loop_main(void *arg)
                 (void)ignored;
             }
         }
+        if (l->timers)
+            run_timers(l, now_mono());
         MHD_run(l->daemon); /* accepts, reads, runs handlers, answers resumed connections */
     }
-    /* stopping: no connection may stay suspended, so what is in flight fails (503) and is answered */
+    /* stopping: no connection may stay suspended, so what is in flight fails over to the blocking way
+     * and is answered, and every timer runs now (no new one is taken) */
     db_async_free(l->db);
     l->db = NULL;
+    run_timers(l, now_mono());
     MHD_run(l->daemon);
     return NULL;
 }

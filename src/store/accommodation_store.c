@@ -112,9 +112,9 @@ static const char *availability_sql(enum db_engine engine, int with_stale)
     return with_stale ? (pg ? stale_pg : stale_sqlite) : (pg ? taken_pg : taken_sqlite);
 }
 
-const char *store_availability_sql(const struct db *db)
+const char *store_availability_sql(const struct db *db, int with_stale)
 {
-    return availability_sql(db_engine_of(db), 0);
+    return availability_sql(db_engine_of(db), with_stale);
 }
 
 int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale)

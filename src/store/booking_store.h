@@ -17,6 +17,7 @@
 
 #define STORE_NOT_FOUND (-10)
 #define STORE_INVALID_STATE (-11)
+#define STORE_RETRY (-12) /* a hold's random code was taken (50 bits: practically never): try again */
 
 #define STORE_LIST_MAX 200
 
@@ -40,9 +41,10 @@ int store_accommodation_exists_named(struct db *db, const char *name, long long 
  * check_out) (*taken), and whether only stale holds do (*stale, may be NULL). One round trip. */
 int store_accommodation_availability(struct db *db, long long id, const char *check_in, const char *check_out,
                                      long long now, struct accommodation *acc, int *taken, int *stale);
-/* The same query in two halves, for the event loop (http_query_async): its SQL (no stale flag; $1 id,
- * $2 check_in, $3 check_out, $4 now) and the reading of its result (STORE_NOT_FOUND without a row). */
-const char *store_availability_sql(const struct db *db);
+/* The same query in two halves, for the event loop (http_query_async): its SQL ($1 id, $2 check_in,
+ * $3 check_out, $4 now; with_stale: also tell stale holds apart, for *stale) and the reading of its
+ * result (STORE_NOT_FOUND without a row). */
+const char *store_availability_sql(const struct db *db, int with_stale);
 int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale);
 
 /* --- holds and reservations --- */
@@ -71,6 +73,22 @@ int store_nights_taken(struct db *db, long long accommodation_id, const char *ch
  * for the caller); *expired counts the stale holds it expired. */
 int store_hold_create(struct db *db, const struct hold_request *h, long long now, struct reservation *out,
                       int *expired);
+
+/* The PostgreSQL half of store_hold_create without stale holds, for an asynchronous connection
+ * (db_async_tx): store_hold_tx_build picks the code, fills *out and *tx's 16 parameters of
+ * store_hold_tx_sql(), and queues the journal rows on c (in a transaction); after BEGIN, those rows,
+ * the statement and COMMIT, store_hold_tx_result reads the outcome (what db_exec_commit returned): DB_OK
+ * with out->id, DB_CONFLICT when the nights were taken, STORE_RETRY after a code collision (nothing was
+ * written), or the error. */
+struct hold_tx {
+    char code[RES_CODE_LEN + 1];
+    char acc[24], guests[24], nights[24], total[24], pct[24], dep[24], exp[24], now[24];
+    const char *params[16];
+};
+const char *store_hold_tx_sql(void);
+int store_hold_tx_build(struct db_conn *c, const struct hold_request *h, long long now, struct hold_tx *tx,
+                        struct reservation *out);
+int store_hold_tx_result(const struct db_result *r, int rc, struct reservation *out);
 
 int store_reservation_get(struct db *db, const char *code, struct reservation *out);
 

@@ -86,7 +86,7 @@ int db_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
     return DB_OK;
 }
 
-static void clear_deferred(struct db_conn *c)
+void db_conn_clear_deferred(struct db_conn *c)
 {
     for (int i = 0; i < c->ndeferred; i++)
         for (int k = 0; k < c->deferred[i].n; k++)
@@ -193,7 +193,7 @@ void db_release(struct db *db, struct db_conn *c)
         /* A caller that forgot to finish its transaction must not hand it to the next one. */
         db_rollback(c);
     }
-    clear_deferred(c);
+    db_conn_clear_deferred(c);
     if (c->broken)
         conn_disconnect(db, c);
     pthread_mutex_lock(&db->lock);
@@ -233,7 +233,7 @@ static int pg_flush(struct db_conn *c, const char *sql, int n, const char *const
     }
     if (rc != DB_UNAVAILABLE && begins)
         c->tx_sent = 1;
-    clear_deferred(c);
+    db_conn_clear_deferred(c);
     return rc;
 }
 
@@ -295,7 +295,7 @@ int db_begin(struct db_conn *c)
     static const char *pg_begin = "BEGIN", *lite_begin = "BEGIN IMMEDIATE";
     if (c->engine == DB_ENGINE_POSTGRES) {
         /* sent with the transaction's first statement, not in a round trip of its own */
-        clear_deferred(c);
+        db_conn_clear_deferred(c);
         c->in_tx = 1;
         c->tx_sent = 0;
         return queue(c, pg_begin, 0, NULL);
@@ -354,7 +354,7 @@ int db_rollback(struct db_conn *c)
 {
     static const char *lite_rollback = "ROLLBACK";
     int was_sent = c->tx_sent;
-    clear_deferred(c);
+    db_conn_clear_deferred(c);
     c->in_tx = 0;
     c->tx_sent = 0;
     if (c->engine == DB_ENGINE_SQLITE)

@@ -2,22 +2,35 @@
  *
  * The connection stays in pipeline mode. A query is [Parse] Bind Execute Sync: its results are read
  * until the Sync's PGRES_PIPELINE_SYNC, so one query's error never leaks into the next one's answer.
+ * A transaction is BEGIN, its statements (each [Parse] Bind Execute) and COMMIT before one Sync. An
+ * error inside it leaves the session in a failed transaction after the Sync (PostgreSQL's rule for an
+ * explicit transaction in a pipeline), and whatever was sent behind it would fail too: the connection is
+ * then dropped, which rolls the transaction back, and the queries behind it go the blocking way. A COMMIT
+ * that fails (the deferred claim trigger) ends its transaction, so the connection goes on.
  * The connection is opened by db_pg_connect, with the same settings as the pool's. */
 #include "db_async.h"
 
 #include "../core/log.h"
 #include "db_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define ASYNC_STMTS 16 /* distinct statements prepared on one connection */
+#define ASYNC_COMMANDS 64 /* commands (Parse or statement) in one query or transaction */
 
 struct query {
     db_async_done done;
     void *data;
-    PGresult *result; /* the statement's own result (not the Parse's), once it has come */
+    int mine;           /* the command whose result the caller gets */
+    int ncommands;      /* commands sent before the Sync */
+    int seen;           /* commands whose results are complete */
+    uint64_t prepares;  /* bit k: command k is a Parse */
+    int error_at;       /* the command that failed first, -1: none */
+    PGresult *result;   /* command `mine`'s result */
+    PGresult *error;    /* the first error */
     struct query *next;
 };
 
@@ -77,6 +90,8 @@ static void fail_all(struct db_async *a, int rc)
         struct query *next = q->next;
         if (q->result)
             PQclear(q->result);
+        if (q->error)
+            PQclear(q->error);
         q->done(NULL, rc, q->data);
         free(q);
         q = next;
@@ -139,55 +154,141 @@ static int flush(struct db_async *a)
     return 0;
 }
 
-int db_async_query(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
-                   void *data)
+/* Ready to send: connected (or connecting now) and in a sane state. */
+static int usable(struct db_async *a)
 {
-    if (!a || a->in_flight >= DB_ASYNC_MAX_IN_FLIGHT)
-        return DB_BUSY;
     if (!a->conn.pg && connect_now(a) != DB_OK)
-        return DB_UNAVAILABLE;
+        return 0;
     if (PQstatus(a->conn.pg) != CONNECTION_OK) {
         lose(a);
-        return DB_UNAVAILABLE;
+        return 0;
     }
+    return 1;
+}
+
+/* Queues [Parse] Bind Execute of one statement on q; 0, or -1 when libpq refused (the connection is
+ * then lost by the caller) or a limit was reached (*full set, nothing sent). */
+static int send_statement(struct db_async *a, struct query *q, const char *sql, int n, const char *const *params,
+                          int *full)
+{
     int idx = -1;
     for (int i = 0; i < a->nstmts; i++)
         if (a->stmt_sql[i] == sql)
             idx = i;
     char name[16];
+    if (q->ncommands + 2 > ASYNC_COMMANDS || (idx < 0 && a->nstmts >= ASYNC_STMTS)) {
+        *full = 1;
+        return -1;
+    }
     if (idx < 0) {
-        if (a->nstmts >= ASYNC_STMTS)
-            return DB_BUSY;
         idx = a->nstmts;
         snprintf(name, sizeof name, "a%d", idx);
-        /* queued ahead of the query in the same pipeline: PostgreSQL runs them in order */
-        if (!PQsendPrepare(a->conn.pg, name, sql, n, NULL)) {
-            lose(a);
-            return DB_UNAVAILABLE;
-        }
+        /* queued ahead of the statement in the same pipeline: PostgreSQL runs them in order */
+        if (!PQsendPrepare(a->conn.pg, name, sql, n, NULL))
+            return -1;
         a->stmt_sql[a->nstmts++] = sql;
+        q->prepares |= (uint64_t)1 << q->ncommands;
+        q->ncommands++;
     }
     snprintf(name, sizeof name, "a%d", idx);
-    if (!PQsendQueryPrepared(a->conn.pg, name, n, params, NULL, NULL, 0) || !PQpipelineSync(a->conn.pg)) {
-        lose(a);
-        return DB_UNAVAILABLE;
-    }
+    if (!PQsendQueryPrepared(a->conn.pg, name, n, params, NULL, NULL, 0))
+        return -1;
+    q->ncommands++;
+    return 0;
+}
+
+static struct query *new_query(db_async_done done, void *data)
+{
     struct query *q = calloc(1, sizeof *q);
     if (!q)
         abort();
     q->done = done;
     q->data = data;
+    q->error_at = -1;
+    return q;
+}
+
+/* The commands of q are queued: add the Sync, append q, and push the bytes out. */
+static int enqueue(struct db_async *a, struct query *q)
+{
+    if (!PQpipelineSync(a->conn.pg)) {
+        free(q);
+        lose(a);
+        return DB_UNAVAILABLE;
+    }
     if (a->tail)
         a->tail->next = q;
     else
         a->head = q;
     a->tail = q;
     a->in_flight++;
-    if (flush(a) < 0) {
+    if (flush(a) < 0)
         lose(a); /* the callback of this query runs too: it was queued */
-        return DB_OK;
-    }
     return DB_OK;
+}
+
+int db_async_query(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
+                   void *data)
+{
+    if (!a || a->in_flight >= DB_ASYNC_MAX_IN_FLIGHT)
+        return DB_BUSY;
+    if (!usable(a))
+        return DB_UNAVAILABLE;
+    struct query *q = new_query(done, data);
+    int full = 0;
+    if (send_statement(a, q, sql, n, params, &full) < 0) {
+        free(q);
+        if (full)
+            return DB_BUSY;
+        lose(a);
+        return DB_UNAVAILABLE;
+    }
+    q->mine = q->ncommands - 1;
+    return enqueue(a, q);
+}
+
+struct db_conn *db_async_journal(struct db_async *a)
+{
+    db_conn_clear_deferred(&a->conn);
+    a->conn.in_tx = 1; /* db_defer queues, and never sends: only db_async_tx does */
+    return &a->conn;
+}
+
+int db_async_tx(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
+                void *data)
+{
+    static const char *begin = "BEGIN", *commit = "COMMIT";
+    int rc = DB_OK;
+    struct query *q = NULL;
+    if (!a || a->in_flight >= DB_ASYNC_MAX_IN_FLIGHT)
+        rc = DB_BUSY;
+    else if (!usable(a))
+        rc = DB_UNAVAILABLE;
+    if (rc != DB_OK)
+        goto out;
+    q = new_query(done, data);
+    int full = 0, failed = !PQsendQueryParams(a->conn.pg, begin, 0, NULL, NULL, NULL, NULL, 0);
+    q->ncommands++;
+    for (int i = 0; i < a->conn.ndeferred && !failed; i++) {
+        const struct db_deferred *d = &a->conn.deferred[i];
+        failed = send_statement(a, q, d->sql, d->n, (const char *const *)d->params, &full) < 0;
+    }
+    failed = failed || send_statement(a, q, sql, n, params, &full) < 0;
+    q->mine = q->ncommands - 1;
+    failed = failed || !PQsendQueryParams(a->conn.pg, commit, 0, NULL, NULL, NULL, NULL, 0);
+    q->ncommands++;
+    if (failed) {
+        /* commands may be queued in libpq already: this connection cannot be trusted any more */
+        free(q);
+        lose(a);
+        rc = DB_UNAVAILABLE;
+        goto out;
+    }
+    rc = enqueue(a, q);
+out:
+    db_conn_clear_deferred(&a->conn);
+    a->conn.in_tx = 0;
+    return rc;
 }
 
 /* One query's results are complete (its Sync has answered): run its callback. */
@@ -198,11 +299,27 @@ static void finish_head(struct db_async *a)
         a->tail = NULL;
     a->in_flight--;
     struct db_result *r = NULL;
-    int rc = q->result ? db_pg_finish(&a->conn, q->result, &r) : DB_ERR;
-    if (rc != DB_OK) {
-        log_warn("database: asynchronous query failed: %s", q->result ? a->conn.error : "no result");
-        a->conn.broken = 1; /* start over on a fresh connection (a failed Parse would stay failed) */
+    int rc = DB_OK;
+    if (q->error) {
+        rc = db_pg_finish(&a->conn, q->error, NULL); /* frees it; sets the error text */
+        if (q->prepares) {
+            /* a Parse of this query failed or was skipped after the error, and the statement cache
+             * cannot tell: start over on a fresh connection */
+            log_warn("database: asynchronous query failed while preparing: %s", a->conn.error);
+            a->conn.broken = 1;
+        }
     }
+    if (q->result) {
+        int src = db_pg_finish(&a->conn, q->result, &r);
+        if (rc == DB_OK)
+            rc = src;
+    } else if (rc == DB_OK) {
+        rc = DB_ERR; /* no result and no error: out of step */
+        a->conn.broken = 1;
+    }
+    q->result = q->error = NULL;
+    if (PQtransactionStatus(a->conn.pg) == PQTRANS_INERROR)
+        a->conn.broken = 1; /* a failed transaction: what was sent behind it would fail (see the top) */
     q->done(r, rc, q->data);
     db_result_free(r);
     free(q);
@@ -222,27 +339,32 @@ void db_async_ready(struct db_async *a, int readable, int writable)
         lose(a);
         return;
     }
-    while (a->head && !PQisBusy(a->conn.pg)) {
+    while (a->head && a->conn.pg && !a->conn.broken && !PQisBusy(a->conn.pg)) {
         PGresult *r = PQgetResult(a->conn.pg);
-        if (!r)
-            continue; /* the end of one statement's results; the Sync comes next */
+        struct query *q = a->head;
+        if (!r) {
+            q->seen++; /* the end of one command's results */
+            continue;
+        }
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_PIPELINE_SYNC) {
             PQclear(r);
             finish_head(a);
             continue;
         }
-        /* keep the first error, else the last result: a Parse sent with the query answers COMMAND_OK
-         * first, then the statement itself answers */
-        struct query *q = a->head;
-        int kept_is_error = q->result && PQresultStatus(q->result) != PGRES_COMMAND_OK &&
-                            PQresultStatus(q->result) != PGRES_TUPLES_OK;
-        if (kept_is_error) {
-            PQclear(r);
-        } else {
-            if (q->result)
-                PQclear(q->result);
+        if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(r); /* skipped after an earlier error, which q->error holds */
+        } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!q->error) {
+                q->error = r;
+                q->error_at = q->seen;
+            } else {
+                PQclear(r);
+            }
+        } else if (q->seen == q->mine && !q->result) {
             q->result = r;
+        } else {
+            PQclear(r);
         }
     }
     if (a->conn.pg && (a->conn.broken || PQstatus(a->conn.pg) != CONNECTION_OK))

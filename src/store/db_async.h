@@ -37,6 +37,15 @@ void db_async_free(struct db_async *a);
 int db_async_query(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
                    void *data);
 
+/* A transaction: BEGIN, the statements queued on db_async_journal()'s connection since (db_defer, as
+ * the store's journal functions do), `sql`, COMMIT, in one round trip. `done` gets sql's result when sql
+ * succeeded, even if COMMIT then failed (rc says so), as db_exec_commit does; a connection lost after
+ * sending means the COMMIT may have run. The queued statements are consumed either way; anything but
+ * DB_OK means nothing was sent and `done` will not run. */
+struct db_conn *db_async_journal(struct db_async *a);
+int db_async_tx(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
+                void *data);
+
 /* The socket is readable and/or writable: send what is pending, read what arrived, run callbacks. */
 void db_async_ready(struct db_async *a, int readable, int writable);
 

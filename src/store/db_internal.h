@@ -63,6 +63,9 @@ int db_pg_alive(struct db_conn *c);
 int db_pg_pipeline(struct db_conn *c, const char *sql, int n, const char *const *params, const char *tail,
                    struct db_result **out);
 
+/* Frees the statements deferred on c (db_defer) without sending them. */
+void db_conn_clear_deferred(struct db_conn *c);
+
 /* The settings the pool was opened with (db.c). */
 const struct config *db_config_of(const struct db *db);
 

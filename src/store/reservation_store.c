@@ -183,6 +183,66 @@ static void fill_hold(struct reservation *x, const struct hold_request *h, const
     x->created_at = x->updated_at = now;
 }
 
+/* PostgreSQL: the reservation and its claim in one statement, sent with BEGIN, the journal rows and
+ * COMMIT in one round trip. When the nights are taken the claim inserts nothing (its id is NULL) and
+ * the deferred claim trigger makes COMMIT fail, which rolls the reservation back. */
+static const char *const insert_with_claim =
+    "WITH r AS (INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, "
+    "guest_name, guest_phone, guest_email, channel, status, payment_status, nights, total_cents, "
+    "deposit_percent, deposit_cents, paid_cents, currency, expires_at, created_at, updated_at) VALUES "
+    "($1, "
+    "CAST($2 AS bigint), CAST($3 AS date), CAST($4 AS date), CAST($5 AS integer), $6, $7, $8, $9, "
+    "'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS bigint), CAST($12 AS integer), "
+    "CAST($13 AS bigint), 0, $14, CAST($15 AS bigint), CAST($16 AS bigint), CAST($16 AS bigint)) "
+    "RETURNING id, accommodation_id, check_in, check_out), "
+    "c AS (INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
+    "SELECT accommodation_id, check_in, check_out, id FROM r ON CONFLICT DO NOTHING RETURNING id) "
+    "SELECT r.id, (SELECT id FROM c) FROM r";
+
+const char *store_hold_tx_sql(void)
+{
+    return insert_with_claim;
+}
+
+int store_hold_tx_build(struct db_conn *c, const struct hold_request *h, long long now, struct hold_tx *tx,
+                        struct reservation *out)
+{
+    booking_code_new(tx->code);
+    store_ll_param(h->accommodation_id, tx->acc);
+    store_ll_param(now, tx->now);
+    const char *p[] = {tx->code,
+                       tx->acc,
+                       h->check_in,
+                       h->check_out,
+                       store_ll_param(h->guests, tx->guests),
+                       h->guest_name,
+                       h->guest_phone,
+                       h->guest_email,
+                       h->channel,
+                       store_ll_param(h->nights, tx->nights),
+                       store_ll_param(h->total_cents, tx->total),
+                       store_ll_param(h->deposit_percent, tx->pct),
+                       store_ll_param(h->deposit_cents, tx->dep),
+                       h->currency,
+                       store_ll_param(h->expires_at, tx->exp),
+                       tx->now};
+    memcpy(tx->params, p, sizeof p);
+    fill_hold(out, h, tx->code, 0, now); /* the journal needs no id */
+    return journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL, out);
+}
+
+int store_hold_tx_result(const struct db_result *r, int rc, struct reservation *out)
+{
+    if (r && db_result_value(r, 0, 1) == NULL)
+        return DB_CONFLICT; /* the nights were taken: COMMIT refused the claimless hold */
+    if (!r && rc == DB_CONFLICT)
+        return STORE_RETRY; /* a code collision rolled everything back: another code */
+    if (rc != DB_OK)
+        return rc;
+    out->id = store_col_ll(r, 0, 0);
+    return DB_OK;
+}
+
 int store_hold_create(struct db *db, const struct hold_request *h, long long now, struct reservation *out,
                       int *expired)
 {
@@ -199,21 +259,6 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
         "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
         "RETURNING id";
-    /* PostgreSQL: the reservation and its claim in one statement, sent with BEGIN, the journal rows and
-     * COMMIT in one round trip. When the nights are taken the claim inserts nothing (its id is NULL) and
-     * the deferred claim trigger makes COMMIT fail, which rolls the reservation back. */
-    static const char *insert_with_claim =
-        "WITH r AS (INSERT INTO reservations (code, accommodation_id, check_in, check_out, guests, "
-        "guest_name, guest_phone, guest_email, channel, status, payment_status, nights, total_cents, "
-        "deposit_percent, deposit_cents, paid_cents, currency, expires_at, created_at, updated_at) VALUES "
-        "($1, "
-        "CAST($2 AS bigint), CAST($3 AS date), CAST($4 AS date), CAST($5 AS integer), $6, $7, $8, $9, "
-        "'pre_reserved', 'pending', CAST($10 AS integer), CAST($11 AS bigint), CAST($12 AS integer), "
-        "CAST($13 AS bigint), 0, $14, CAST($15 AS bigint), CAST($16 AS bigint), CAST($16 AS bigint)) "
-        "RETURNING id, accommodation_id, check_in, check_out), "
-        "c AS (INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
-        "SELECT accommodation_id, check_in, check_out, id FROM r ON CONFLICT DO NOTHING RETURNING id) "
-        "SELECT r.id, (SELECT id FROM c) FROM r";
     char acc[24], guests[24], nights[24], total[24], pct[24], dep[24], exp[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
@@ -249,27 +294,18 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
                            store_ll_param(h->expires_at, exp),
                            nowb};
         if (pg) {
-            fill_hold(out, h, code, 0, now); /* the journal needs no id */
-            if ((rc = journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL,
-                                          out)) != DB_OK)
+            struct hold_tx tx;
+            if ((rc = store_hold_tx_build(c, h, now, &tx, out)) != DB_OK)
                 goto rollback;
             db_result_free(r);
             r = NULL;
-            rc = db_exec_commit(c, insert_with_claim, 16, p, &r); /* the transaction is over either way */
-            if (r && db_result_value(r, 0, 1) == NULL) {
-                rc = DB_CONFLICT; /* the nights were taken: COMMIT refused the claimless hold */
-                *expired = 0;     /* rolled back with it */
-                break;
-            }
-            if (!r && rc == DB_CONFLICT) {
-                *expired = 0; /* a code collision rolled everything back: another code */
+            rc = db_exec_commit(c, insert_with_claim, 16, tx.params,
+                                &r); /* the transaction is over either way */
+            rc = store_hold_tx_result(r, rc, out);
+            if (rc != DB_OK)
+                *expired = 0; /* rolled back with it */
+            if (rc == STORE_RETRY)
                 continue;
-            }
-            if (rc != DB_OK) {
-                *expired = 0;
-                break;
-            }
-            out->id = store_col_ll(r, 0, 0);
             break;
         }
         rc = db_exec(c, insert_res, 16, p, &r);
@@ -299,6 +335,8 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         *expired = 0; /* rolled back with the rest */
         break;
     }
+    if (rc == STORE_RETRY)
+        rc = DB_ERR; /* three code collisions in a row: something else is wrong */
     db_result_free(r);
     db_release(db, c);
     return rc;
