@@ -1188,6 +1188,37 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         self.assertEqual(self.db_rows(s, "SELECT status FROM reservations WHERE code = '%s'" % code),
                          [["cancelled"]])
 
+    def test_a_hold_waits_for_a_busy_lock_without_holding_up_its_loop(self):
+        """On PostgreSQL a hold waits for the database and for the Redis lock without blocking its event loop
+        (src/api/booking_api.c): with one loop, a hold whose lock someone else holds for 0.8 s is tried again
+        on the loop's timer, and meanwhile the same loop answers other requests. A loop that slept on the
+        lock would answer them only after the hold."""
+        s = self.start(env={"HTTP_THREADS": "1"})
+        acc = self.create_accommodation(s)["id"]
+        self.booked(s, acc, day(30), day(31))  # the connections and statements are ready
+        self.assertEqual(self.redis.cli("SET", "lock:acc:%d" % acc, "someone-else", "PX", "800"), "OK")
+        done = {}
+
+        def hold():
+            r = self.book(s, acc, day(40), day(42))
+            done["hold"] = (time.monotonic(), r)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        time.sleep(0.15)
+        for _ in range(5):
+            self.assertEqual(s.get("/api/v1/accommodations/%d" % acc).status, 200)
+        answered = time.monotonic()
+        t.join(30)
+        at, r = done["hold"]
+        self.assertEqual(r.status, 201, r)
+        self.assertLess(answered, at, "the loop answered the other requests only after the hold")
+        self.assertEqual(self.redis.cli("EXISTS", "lock:acc:%d" % acc), "0", "the hold released its lock")
+        m = s.get("/metrics").body.decode()
+        waits = dict(re.findall(r'booking_lock_wait_seconds_bucket\{le="([^"]+)"\} (\d+)', m))
+        self.assertEqual(int(waits["+Inf"]) - int(waits["0.5"]), 1, "exactly one hold waited 0.5 s or more: %s" % waits)
+        self.assertEqual(waits["+Inf"], waits["2.5"], "no hold waited out the 2 s bound: %s" % waits)
+
     def test_engine_is_postgresql_with_redis(self):
         s = self.start()
         h = s.get("/api/v1/healthz").json
