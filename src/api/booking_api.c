@@ -349,7 +349,8 @@ static void hold_lock(struct http_async *h, void *data, struct http_response *re
 }
 
 /* http_query_async's continuation for the pre-check. A lost connection is retried the blocking way. */
-static void hold_rows(struct http_async *h, struct db_result *r, int rc, void *data, struct http_response *res)
+static void hold_rows(struct http_async *h, struct db_result *r, int rc, void *data,
+                      struct http_response *res)
 {
     struct hold_ask *q = data;
     if (rc == DB_UNAVAILABLE) {

@@ -5,6 +5,7 @@
  * those nights, inserts the hold and claims the nights. The database decides the race. */
 #include "service.h"
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "lock.h"
@@ -109,16 +110,6 @@ static void count_conflict(const char *reason)
     metrics_inc(m_conflicts, labels, 1);
 }
 
-static char *copy_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *c = strdup(s);
-    if (!c)
-        abort();
-    return c;
-}
-
 int booking_hold_prepare(const struct config *cfg, const struct hold_input *in, struct hold_prep *p,
                          struct booking_error *err)
 {
@@ -140,10 +131,10 @@ int booking_hold_prepare(const struct config *cfg, const struct hold_input *in, 
     p->guests = in->guests;
     dates_format(p->in, p->cin);
     dates_format(p->out, p->cout);
-    p->guest_name = copy_or_null(in->guest_name);
-    p->guest_email = copy_or_null(email);
-    p->channel = copy_or_null(channel);
-    p->actor = copy_or_null(in->actor);
+    p->guest_name = str_dup_or_null(in->guest_name);
+    p->guest_email = str_dup_or_null(email);
+    p->channel = str_dup_or_null(channel);
+    p->actor = str_dup_or_null(in->actor);
     p->now = (long long)time(NULL);
     return 0;
 }

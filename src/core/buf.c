@@ -90,3 +90,13 @@ char *buf_steal(struct buf *b, size_t *len)
     b->len = b->cap = 0;
     return p;
 }
+
+char *str_dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}

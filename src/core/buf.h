@@ -26,4 +26,7 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Hands `data` to the caller (free() it) and resets the buffer. Never NULL. */
 char *buf_steal(struct buf *b, size_t *len);
 
+/* strdup() that aborts on OOM; NULL for NULL. */
+char *str_dup_or_null(const char *s);
+
 #endif

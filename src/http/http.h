@@ -32,8 +32,8 @@ struct http_request {
     char client_ip[64];    /* the peer, or with TRUST_PROXY the Fly-Client-IP / first X-Forwarded-For hop */
     char admin_email[256]; /* set by hooks.authorize on ROUTE_ADMIN routes */
     struct app *app;
-    void *conn;       /* the server's connection handle, for header and query lookups */
-    void *server_ctx; /* the server's state of this request (http_query_async) */
+    void *conn;        /* the server's connection handle, for header and query lookups */
+    void *server_ctx;  /* the server's state of this request (http_query_async) */
     int answer_inline; /* set by a wrapper that needs the response when the handler returns (idempotency):
                           http_query_async refuses, so the handler answers the blocking way */
 };
@@ -90,8 +90,8 @@ typedef void (*http_db_done)(struct http_async *h, struct db_result *r, int rc, 
 typedef void (*http_timer_fn)(struct http_async *h, void *data, struct http_response *res);
 int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
                      http_db_done done, void *data);
-int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
-                     void *data);
+int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params,
+                     http_db_done done, void *data);
 /* A transaction (db_async_tx): statements queued with db_defer on http_async_journal()'s connection
  * (NULL when there is none), then `sql` and COMMIT; `done` gets sql's result as db_exec_commit gives it. */
 struct db_conn *http_async_journal(struct http_async *h);

@@ -536,8 +536,8 @@ int http_query_async(struct http_request *req, const char *sql, int n, const cha
     return start_op(req->server_ctx, 0, sql, n, params, done, data);
 }
 
-int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params, http_db_done done,
-                     void *data)
+int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params,
+                     http_db_done done, void *data)
 {
     return start_op((struct req_ctx *)h, 0, sql, n, params, done, data);
 }

@@ -2,6 +2,7 @@
  * See console_store.h. */
 #include "console_store.h"
 
+#include "../core/buf.h"
 #include "booking_store.h"
 #include "store_util.h"
 
@@ -9,16 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
 
 /* --- audit trail --- */
 
@@ -48,8 +39,8 @@ int store_audit_list(struct db *db, const struct audit_filter *f, struct audit_e
         store_col_str(r, i, 3, e->action, sizeof e->action);
         store_col_str(r, i, 4, e->entity, sizeof e->entity);
         store_col_str(r, i, 5, e->entity_id, sizeof e->entity_id);
-        e->before = dup_or_null(db_result_value(r, i, 6));
-        e->after = dup_or_null(db_result_value(r, i, 7));
+        e->before = str_dup_or_null(db_result_value(r, i, 6));
+        e->after = str_dup_or_null(db_result_value(r, i, 7));
     }
     db_result_free(r);
     *items = list;

@@ -18,19 +18,19 @@
 #include <string.h>
 #include <time.h>
 
-#define ASYNC_STMTS 16 /* distinct statements prepared on one connection */
+#define ASYNC_STMTS 16    /* distinct statements prepared on one connection */
 #define ASYNC_COMMANDS 64 /* commands (Parse or statement) in one query or transaction */
 
 struct query {
     db_async_done done;
     void *data;
-    int mine;           /* the command whose result the caller gets */
-    int ncommands;      /* commands sent before the Sync */
-    int seen;           /* commands whose results are complete */
-    uint64_t prepares;  /* bit k: command k is a Parse */
-    int error_at;       /* the command that failed first, -1: none */
-    PGresult *result;   /* command `mine`'s result */
-    PGresult *error;    /* the first error */
+    int mine;          /* the command whose result the caller gets */
+    int ncommands;     /* commands sent before the Sync */
+    int seen;          /* commands whose results are complete */
+    uint64_t prepares; /* bit k: command k is a Parse */
+    int error_at;      /* the command that failed first, -1: none */
+    PGresult *result;  /* command `mine`'s result */
+    PGresult *error;   /* the first error */
     struct query *next;
 };
 
@@ -168,8 +168,8 @@ static int usable(struct db_async *a)
 
 /* Queues [Parse] Bind Execute of one statement on q; 0, or -1 when libpq refused (the connection is
  * then lost by the caller) or a limit was reached (*full set, nothing sent). */
-static int send_statement(struct db_async *a, struct query *q, const char *sql, int n, const char *const *params,
-                          int *full)
+static int send_statement(struct db_async *a, struct query *q, const char *sql, int n,
+                          const char *const *params, int *full)
 {
     int idx = -1;
     for (int i = 0; i < a->nstmts; i++)

@@ -5,19 +5,11 @@
  * UPDATE guarded by the created_at the caller saw, so no transaction or row lock is ever held. */
 #include "idempotency_store.h"
 
+#include "../core/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
 
 int idempotency_store_claim(struct db *db, const char *scope, const char *key, const char *body_hash,
                             long long now, int *claimed)
@@ -53,8 +45,8 @@ int idempotency_store_get(struct db *db, const char *scope, const char *key, str
     snprintf(rec->body_hash, sizeof rec->body_hash, "%s", hash ? hash : "");
     rec->created_at = created ? strtoll(created, NULL, 10) : 0;
     rec->status = status ? (int)strtol(status, NULL, 10) : 0;
-    rec->response = dup_or_null(db_result_value(r, 0, 3));
-    rec->location = dup_or_null(db_result_value(r, 0, 4));
+    rec->response = str_dup_or_null(db_result_value(r, 0, 3));
+    rec->location = str_dup_or_null(db_result_value(r, 0, 4));
     *found = 1;
 out:
     db_result_free(r);
