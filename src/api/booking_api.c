@@ -290,7 +290,10 @@ static void hold_blocking(struct hold_ask *q, struct http_response *res)
 /* The transaction's outcome (rc as store_hold_tx_result gives it), under the lock, which goes; frees q. */
 static void hold_written(struct hold_ask *q, int rc, int expired, struct http_response *res)
 {
-    booking_lock_release(q->app->redis, &q->lock);
+    const char
+        *argv[5]; /* the release, not waited for: on the loop's connection, else the blocking client's */
+    if (booking_lock_release_argv(&q->lock, argv) && http_redis_send(5, argv) < 0)
+        redis_send_only(q->app->redis, 5, argv);
     struct booking_error err;
     if (booking_hold_written(q->app, &q->prep, &q->pc, rc, expired, &q->r, &err) < 0)
         api_booking_error(res, &err);
@@ -336,16 +339,35 @@ static double seconds_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void hold_lock(struct http_async *h, void *data, struct http_response *res)
+static void hold_lock(struct http_async *h, void *data, struct http_response *res);
+
+/* A lock attempt's outcome: the transaction, or another attempt later. */
+static void hold_locked(struct http_async *h, struct hold_ask *q, int st, struct http_response *res)
 {
-    struct hold_ask *q = data;
-    int st = booking_lock_try(q->app->redis, q->h.accommodation_id, &q->lock);
     double waited = seconds_now() - q->lock_t0;
     if (st == LOCK_BUSY && waited <= BOOKING_LOCK_WAIT_MAX_S &&
         http_async_after(h, q->lock_attempts++ < 10 ? 1 : 5, hold_lock, q) == 0)
         return; /* tried again by the timer */
     booking_lock_waited(waited);
     hold_write(h, q, res);
+}
+
+static void hold_lock_reply(struct http_async *h, struct redisReply *reply, void *data,
+                            struct http_response *res)
+{
+    struct hold_ask *q = data;
+    hold_locked(h, q, booking_lock_reply(&q->lock, reply), res);
+}
+
+/* One attempt at the Redis lock: on the loop's asynchronous connection, else a blocking round trip. */
+static void hold_lock(struct http_async *h, void *data, struct http_response *res)
+{
+    struct hold_ask *q = data;
+    const char *argv[6];
+    booking_lock_set_argv(q->h.accommodation_id, &q->lock, argv);
+    if (http_async_redis(h, 6, argv, hold_lock_reply, q) == 0)
+        return; /* answered by hold_lock_reply */
+    hold_locked(h, q, booking_lock_try(q->app->redis, q->h.accommodation_id, &q->lock), res);
 }
 
 /* http_query_async's continuation for the pre-check. A lost connection is retried the blocking way. */

@@ -39,19 +39,28 @@ static void new_token(long long accommodation_id, struct booking_lock *l)
     snprintf(l->key, sizeof l->key, "lock:acc:%lld", accommodation_id);
 }
 
+static const char release_script[] =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+int booking_lock_reply(struct booking_lock *l, const redisReply *reply)
+{
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        return LOCK_NO_REDIS; /* Redis unreachable: the database still decides */
+    if (reply->type != REDIS_REPLY_STATUS)
+        return LOCK_BUSY; /* nil: someone else's key */
+    l->redis_held = 1;
+    return LOCK_HELD;
+}
+
 /* One SET NX PX: LOCK_HELD, LOCK_BUSY or LOCK_NO_REDIS. */
 static int try_redis(struct redis *redis, struct booking_lock *l)
 {
     const char *argv[] = {"SET", l->key, l->token, "NX", "PX", REDIS_LOCK_TTL_MS};
     redisReply *rep = redis_command_argv(redis, 6, argv, NULL);
-    if (!rep)
-        return LOCK_NO_REDIS; /* Redis unreachable: the database still decides */
-    int ok = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
-    if (!ok)
-        return LOCK_BUSY;
-    l->redis_held = 1;
-    return LOCK_HELD;
+    int st = booking_lock_reply(l, rep);
+    if (rep)
+        freeReplyObject(rep);
+    return st;
 }
 
 void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l,
@@ -75,27 +84,54 @@ void booking_lock_acquire(struct redis *redis, long long accommodation_id, struc
         *waited_s = now_mono() - t0;
 }
 
+/* The first attempt of try: a fresh token, no mutex (retries keep the token). */
+static void first_try(long long accommodation_id, struct booking_lock *l)
+{
+    if (l->key[0])
+        return;
+    memset(l, 0, sizeof *l);
+    l->accommodation_id = accommodation_id;
+    l->stripe = -1;
+    new_token(accommodation_id, l);
+}
+
 int booking_lock_try(struct redis *redis, long long accommodation_id, struct booking_lock *l)
 {
-    if (!l->key[0]) { /* the first attempt: a fresh token (retries keep it) */
-        memset(l, 0, sizeof *l);
-        l->accommodation_id = accommodation_id;
-        l->stripe = -1;
-        new_token(accommodation_id, l);
-    }
+    first_try(accommodation_id, l);
     return redis ? try_redis(redis, l) : LOCK_NO_REDIS;
+}
+
+void booking_lock_set_argv(long long accommodation_id, struct booking_lock *l, const char *argv[6])
+{
+    first_try(accommodation_id, l);
+    argv[0] = "SET";
+    argv[1] = l->key;
+    argv[2] = l->token;
+    argv[3] = "NX";
+    argv[4] = "PX";
+    argv[5] = REDIS_LOCK_TTL_MS;
+}
+
+int booking_lock_release_argv(struct booking_lock *l, const char *argv[5])
+{
+    if (!l->redis_held)
+        return 0;
+    l->redis_held = 0;
+    argv[0] = "EVAL";
+    argv[1] = release_script;
+    argv[2] = "1";
+    argv[3] = l->key;
+    argv[4] = l->token;
+    return 1;
 }
 
 void booking_lock_release(struct redis *redis, struct booking_lock *l)
 {
-    static const char *script =
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-    if (l->redis_held && redis) {
-        const char *argv[] = {"EVAL", script, "1", l->key, l->token};
+    const char *argv[5];
+    if (booking_lock_release_argv(l, argv) && redis) {
         /* sent, not waited for: Redis runs it at once; its reply changes nothing here (a key that had
          * expired is simply not deleted) and is read with this slot's next command */
         redis_send_only(redis, 5, argv);
-        l->redis_held = 0;
     }
     if (l->stripe >= 0) {
         pthread_mutex_unlock(&stripes[l->stripe]);

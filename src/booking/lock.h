@@ -28,6 +28,13 @@ enum { LOCK_HELD = 0, LOCK_BUSY = 1, LOCK_NO_REDIS = 2 };
 #define BOOKING_LOCK_WAIT_MAX_S 2.0
 int booking_lock_try(struct redis *redis, long long accommodation_id, struct booking_lock *l);
 
+/* The same attempt on an asynchronous connection: the SET NX command to send (argv[6], pointing into l)
+ * and the reading of its reply (NULL: no reply, Redis unavailable). */
+void booking_lock_set_argv(long long accommodation_id, struct booking_lock *l, const char *argv[6]);
+int booking_lock_reply(struct booking_lock *l, const redisReply *reply);
+/* The release command (argv[5]) when the Redis key is ours, and forgets it: 1, else 0 (nothing to send). */
+int booking_lock_release_argv(struct booking_lock *l, const char *argv[5]);
+
 /* Releases what acquire (or try) took: the Redis key only if it still holds our token
  * (compare-and-delete). The release is sent without waiting for its reply. */
 void booking_lock_release(struct redis *redis, struct booking_lock *l);

@@ -99,6 +99,15 @@ int http_async_tx(struct http_async *h, const char *sql, int n, const char *cons
                   void *data);
 /* `fn` runs after `ms` milliseconds (at once when the server stops). */
 int http_async_after(struct http_async *h, int ms, http_timer_fn fn, void *data);
+/* A Redis command on this loop's asynchronous connection (store/redis_async.h); `done` gets the reply,
+ * NULL when Redis did not answer (unreachable, closed, timed out). */
+struct redisReply;
+typedef void (*http_redis_done)(struct http_async *h, struct redisReply *reply, void *data,
+                                struct http_response *res);
+int http_async_redis(struct http_async *h, int argc, const char **argv, http_redis_done done, void *data);
+/* The same, without waiting for the reply (dropped): for a lock release. -1 when not on a loop with a
+ * Redis connection, or it could not be queued: send it another way. */
+int http_redis_send(int argc, const char **argv);
 
 /* The standard title for a status code ("Not Found"). */
 const char *http_status_title(int status);

@@ -20,6 +20,7 @@
 #include "../core/log.h"
 #include "../core/metrics.h"
 #include "../store/db_async.h"
+#include "../store/redis_async.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +41,7 @@
 #define LOOP_MAX_WAIT_MS 1000 /* at most this long between libmicrohttpd's timeout checks */
 
 /* epoll tags */
-enum { TAG_HTTP = 0, TAG_WAKE = 1, TAG_DB = 2 };
+enum { TAG_HTTP = 0, TAG_WAKE = 1, TAG_DB = 2, TAG_REDIS = 3 };
 
 struct timer {
     double at; /* monotonic seconds */
@@ -57,6 +58,7 @@ struct loop {
     int epoll_fd;
     int wake_fd; /* eventfd: http_server_stop wakes the loop with it */
     struct db_async *db;
+    struct redis_async *redis; /* NULL without Redis */
     int stop;
     pthread_t thread;
     int started;
@@ -574,6 +576,49 @@ int http_async_after(struct http_async *h, int ms, http_timer_fn fn, void *data)
     return 0;
 }
 
+struct redis_op {
+    struct req_ctx *ctx;
+    http_redis_done done;
+    void *data;
+};
+
+static void on_redis_done(redisReply *reply, void *data)
+{
+    struct redis_op *o = data;
+    struct req_ctx *ctx = o->ctx;
+    ctx->deferred = 0;
+    o->done((struct http_async *)ctx, reply, o->data, &ctx->pending);
+    free(o);
+    op_returned(ctx);
+}
+
+int http_async_redis(struct http_async *h, int argc, const char **argv, http_redis_done done, void *data)
+{
+    struct loop *l = current_loop;
+    struct req_ctx *ctx = (struct req_ctx *)h;
+    if (!l || !l->redis || stopping(l) || ctx->deferred)
+        return -1;
+    struct redis_op *o = malloc(sizeof *o);
+    if (!o)
+        abort();
+    *o = (struct redis_op){ctx, done, data};
+    ctx->deferred = 1;
+    if (redis_async_command(l->redis, argc, argv, on_redis_done, o) < 0) {
+        ctx->deferred = 0;
+        free(o);
+        return -1;
+    }
+    return 0;
+}
+
+int http_redis_send(int argc, const char **argv)
+{
+    struct loop *l = current_loop;
+    if (!l || !l->redis || stopping(l))
+        return -1;
+    return redis_async_command(l->redis, argc, argv, NULL, NULL);
+}
+
 /* Runs the timers due by `now` (all of them when the loop stops). */
 static void run_timers(struct loop *l, double now)
 {
@@ -590,15 +635,25 @@ static void run_timers(struct loop *l, double now)
 
 /* --- the loops --- */
 
-/* db_async's watch: keep its socket in the loop's epoll set. */
-static void watch_db(void *arg, int old_fd, int fd, int want_write)
+/* db_async's and redis_async's watch: keep their sockets in the loop's epoll set. */
+static void watch_fd(struct loop *l, uint32_t tag, int old_fd, int fd, int want_write)
 {
-    struct loop *l = arg;
-    struct epoll_event ev = {.events = EPOLLIN | (want_write ? (unsigned)EPOLLOUT : 0u), .data.u32 = TAG_DB};
+    struct epoll_event ev = {.events = EPOLLIN | (want_write ? (unsigned)EPOLLOUT : 0u), .data.u32 = tag};
     if (old_fd >= 0 && old_fd != fd)
         epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, old_fd, NULL);
     if (fd >= 0 && epoll_ctl(l->epoll_fd, old_fd == fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
-        log_error("http: cannot watch the database socket: %s", strerror(errno));
+        log_error("http: cannot watch a %s socket: %s", tag == TAG_DB ? "database" : "Redis",
+                  strerror(errno));
+}
+
+static void watch_db(void *arg, int old_fd, int fd, int want_write)
+{
+    watch_fd(arg, TAG_DB, old_fd, fd, want_write);
+}
+
+static void watch_redis(void *arg, int old_fd, int fd, int want_write)
+{
+    watch_fd(arg, TAG_REDIS, old_fd, fd, want_write);
 }
 
 static void *loop_main(void *arg)
@@ -611,17 +666,22 @@ static void *loop_main(void *arg)
         int timeout = MHD_get_timeout(l->daemon, &mhd_ms) == MHD_YES && mhd_ms < LOOP_MAX_WAIT_MS
                           ? (int)mhd_ms
                           : LOOP_MAX_WAIT_MS;
-        if (l->timers) {
-            double wait_ms = (l->timers->at - now_mono()) * 1000.0;
+        double redis_due = redis_async_tick(l->redis, now_mono());
+        double due = l->timers && (redis_due == 0 || l->timers->at < redis_due) ? l->timers->at : redis_due;
+        if (due > 0) {
+            double wait_ms = (due - now_mono()) * 1000.0;
             int t = wait_ms <= 0 ? 0 : (int)wait_ms + 1;
             if (t < timeout)
                 timeout = t;
         }
         int n = epoll_wait(l->epoll_fd, events, LOOP_MAX_EVENTS, timeout);
         for (int i = 0; i < n; i++) {
+            unsigned e = events[i].events;
+            int readable = (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0, writable = (e & EPOLLOUT) != 0;
             if (events[i].data.u32 == TAG_DB) {
-                unsigned e = events[i].events;
-                db_async_ready(l->db, (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0, (e & EPOLLOUT) != 0);
+                db_async_ready(l->db, readable, writable);
+            } else if (events[i].data.u32 == TAG_REDIS) {
+                redis_async_ready(l->redis, readable, writable);
             } else if (events[i].data.u32 == TAG_WAKE) {
                 uint64_t v;
                 ssize_t ignored = read(l->wake_fd, &v, sizeof v);
@@ -636,6 +696,8 @@ static void *loop_main(void *arg)
      * and is answered, and every timer runs now (no new one is taken) */
     db_async_free(l->db);
     l->db = NULL;
+    redis_async_free(l->redis);
+    l->redis = NULL;
     run_timers(l, now_mono());
     MHD_run(l->daemon);
     return NULL;
@@ -664,6 +726,7 @@ static void loops_stop(struct http_server *s)
             MHD_stop_daemon(l->daemon);
         }
         db_async_free(l->db);
+        redis_async_free(l->redis);
         if (l->epoll_fd >= 0)
             close(l->epoll_fd);
         if (l->wake_fd >= 0)
@@ -763,6 +826,7 @@ int http_server_start(struct app *app, const struct route *routes, int nroutes,
             goto fail;
         }
         l->db = db_async_new(app->db, watch_db, l); /* NULL on SQLite: every handler answers inline */
+        l->redis = app->db && l->db ? redis_async_new(app->cfg, watch_redis, l) : NULL;
     }
     for (int i = 0; i < s->nloops; i++) {
         if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {

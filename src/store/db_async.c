@@ -302,9 +302,9 @@ static void finish_head(struct db_async *a)
     int rc = DB_OK;
     if (q->error) {
         rc = db_pg_finish(&a->conn, q->error, NULL); /* frees it; sets the error text */
-        if (q->prepares) {
-            /* a Parse of this query failed or was skipped after the error, and the statement cache
-             * cannot tell: start over on a fresh connection */
+        if (q->error_at < 0 || q->error_at >= ASYNC_COMMANDS || (q->prepares >> q->error_at) != 0) {
+            /* a Parse of this query failed, or was skipped after the error, and the statement cache
+             * cannot tell: start over on a fresh connection (a failed COMMIT after them is fine) */
             log_warn("database: asynchronous query failed while preparing: %s", a->conn.error);
             a->conn.broken = 1;
         }

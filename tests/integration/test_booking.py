@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -1218,6 +1219,25 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         waits = dict(re.findall(r'booking_lock_wait_seconds_bucket\{le="([^"]+)"\} (\d+)', m))
         self.assertEqual(int(waits["+Inf"]) - int(waits["0.5"]), 1, "exactly one hold waited 0.5 s or more: %s" % waits)
         self.assertEqual(waits["+Inf"], waits["2.5"], "no hold waited out the 2 s bound: %s" % waits)
+
+    def test_holds_go_on_when_redis_hangs(self):
+        """A Redis that keeps its connections but never answers (SIGSTOP) costs a hold about the reply timeout
+        (0.5 s): the loop's asynchronous connection gives up, the hold goes on without the cross-instance
+        lock, and the database still decides."""
+        s = self.start()
+        acc = self.create_accommodation(s)["id"]
+        self.booked(s, acc, day(30), day(31))  # the loop's Redis connection is open
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            first = self.book(s, acc, day(40), day(42))
+            second = self.book(s, acc, day(41), day(43))
+            elapsed = time.monotonic() - t0
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        self.assertEqual((first.status, second.status), (201, 409), (first, second))
+        self.assertLess(elapsed, 8, "the holds waited for the hung Redis")
+        self.assertEqual(self.booked(s, acc, day(50), day(51))["status"], "pre_reserved", "Redis is back")
 
     def test_engine_is_postgresql_with_redis(self):
         s = self.start()
