@@ -290,8 +290,8 @@ static void hold_blocking(struct hold_ask *q, struct http_response *res)
 /* The transaction's outcome (rc as store_hold_tx_result gives it), under the lock, which goes; frees q. */
 static void hold_written(struct hold_ask *q, int rc, int expired, struct http_response *res)
 {
-    const char
-        *argv[5]; /* the release, not waited for: on the loop's connection, else the blocking client's */
+    /* the release, not waited for: on the loop's connection, else the blocking client's */
+    const char *argv[5];
     if (booking_lock_release_argv(&q->lock, argv) && http_redis_send(5, argv) < 0)
         redis_send_only(q->app->redis, 5, argv);
     struct booking_error err;
