@@ -16,6 +16,7 @@
 
 #include "app.h"
 
+#include "../core/clock.h"
 #include "../core/jwt.h"
 #include "../core/log.h"
 #include "../core/password.h"
@@ -47,13 +48,6 @@ struct fail_entry {
 static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fail_entry fail_table[FAIL_TABLE_MAX];
 static int fail_used;
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* With fail_lock held: the live entry for `key`, or NULL (an expired one is dropped). */
 static struct fail_entry *local_find(const char *key, double now)
@@ -95,7 +89,7 @@ static struct fail_entry *local_add(const char *key, double now, int window_s)
 
 static void local_count(const char *key, int *count, int *ttl)
 {
-    double now = now_mono();
+    double now = clock_mono_s();
     pthread_mutex_lock(&fail_lock);
     struct fail_entry *e = local_find(key, now);
     *count = e ? e->count : 0;
@@ -105,7 +99,7 @@ static void local_count(const char *key, int *count, int *ttl)
 
 static void local_record(const char *key, int max, int window_s)
 {
-    double now = now_mono();
+    double now = clock_mono_s();
     pthread_mutex_lock(&fail_lock);
     struct fail_entry *e = local_find(key, now);
     if (!e)

@@ -12,6 +12,8 @@
 #include "present.h"
 #include "store/booking_store.h"
 
+#include "core/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,19 +334,12 @@ static void hold_write(struct http_async *h, struct hold_ask *q, struct http_res
     hold_write_blocking(q, res);
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void hold_lock(struct http_async *h, void *data, struct http_response *res);
 
 /* A lock attempt's outcome: the transaction, or another attempt later. */
 static void hold_locked(struct http_async *h, struct hold_ask *q, int st, struct http_response *res)
 {
-    double waited = seconds_now() - q->lock_t0;
+    double waited = clock_mono_s() - q->lock_t0;
     if (st == LOCK_BUSY && waited <= BOOKING_LOCK_WAIT_MAX_S &&
         http_async_after(h, q->lock_attempts++ < 10 ? 1 : 5, hold_lock, q) == 0)
         return; /* tried again by the timer */
@@ -391,7 +386,7 @@ static void hold_rows(struct http_async *h, struct db_result *r, int rc, void *d
         hold_blocking(q, res);
         return;
     }
-    q->lock_t0 = seconds_now();
+    q->lock_t0 = clock_mono_s();
     hold_lock(h, q, res);
 }
 

@@ -7,6 +7,7 @@
  * per accommodation at a time. */
 #include "lock.h"
 
+#include "core/clock.h"
 #include "core/ids.h"
 
 #include <pthread.h>
@@ -19,13 +20,6 @@
 #define REDIS_WAIT_MAX_S BOOKING_LOCK_WAIT_MAX_S
 
 static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER};
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void new_token(long long accommodation_id, struct booking_lock *l)
 {
@@ -66,7 +60,7 @@ static int try_redis(struct redis *redis, struct booking_lock *l)
 void booking_lock_acquire(struct redis *redis, long long accommodation_id, struct booking_lock *l,
                           double *waited_s)
 {
-    double t0 = now_mono();
+    double t0 = clock_mono_s();
     memset(l, 0, sizeof *l);
     l->accommodation_id = accommodation_id;
     l->stripe = (int)((unsigned long long)accommodation_id % STRIPES);
@@ -74,14 +68,14 @@ void booking_lock_acquire(struct redis *redis, long long accommodation_id, struc
     if (redis) {
         new_token(accommodation_id, l);
         for (int attempt = 0;; attempt++) {
-            if (try_redis(redis, l) != LOCK_BUSY || now_mono() - t0 > REDIS_WAIT_MAX_S)
+            if (try_redis(redis, l) != LOCK_BUSY || clock_mono_s() - t0 > REDIS_WAIT_MAX_S)
                 break;
             struct timespec pause = {0, (attempt < 10 ? 1 : 5) * 1000 * 1000L};
             nanosleep(&pause, NULL);
         }
     }
     if (waited_s)
-        *waited_s = now_mono() - t0;
+        *waited_s = clock_mono_s() - t0;
 }
 
 /* The first attempt of try: a fresh token, no mutex (retries keep the token). */

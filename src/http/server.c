@@ -15,6 +15,7 @@
 #include "server.h"
 
 #include "../api/app.h"
+#include "../core/clock.h"
 #include "../core/buf.h"
 #include "../core/ids.h"
 #include "../core/log.h"
@@ -468,13 +469,6 @@ static int stopping(struct loop *l)
     return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE);
 }
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct op {
     struct req_ctx *ctx;
     http_db_done done;
@@ -566,7 +560,7 @@ int http_async_after(struct http_async *h, int ms, http_timer_fn fn, void *data)
     struct timer *t = malloc(sizeof *t);
     if (!t)
         abort();
-    *t = (struct timer){now_mono() + ms / 1000.0, ctx, fn, data, NULL};
+    *t = (struct timer){clock_mono_s() + ms / 1000.0, ctx, fn, data, NULL};
     struct timer **p = &l->timers;
     while (*p && (*p)->at <= t->at)
         p = &(*p)->next;
@@ -666,10 +660,10 @@ static void *loop_main(void *arg)
         int timeout = MHD_get_timeout(l->daemon, &mhd_ms) == MHD_YES && mhd_ms < LOOP_MAX_WAIT_MS
                           ? (int)mhd_ms
                           : LOOP_MAX_WAIT_MS;
-        double redis_due = redis_async_tick(l->redis, now_mono());
+        double redis_due = redis_async_tick(l->redis, clock_mono_s());
         double due = l->timers && (redis_due == 0 || l->timers->at < redis_due) ? l->timers->at : redis_due;
         if (due > 0) {
-            double wait_ms = (due - now_mono()) * 1000.0;
+            double wait_ms = (due - clock_mono_s()) * 1000.0;
             int t = wait_ms <= 0 ? 0 : (int)wait_ms + 1;
             if (t < timeout)
                 timeout = t;
@@ -689,7 +683,7 @@ static void *loop_main(void *arg)
             }
         }
         if (l->timers)
-            run_timers(l, now_mono());
+            run_timers(l, clock_mono_s());
         MHD_run(l->daemon); /* accepts, reads, runs handlers, answers resumed connections */
     }
     /* stopping: no connection may stay suspended, so what is in flight fails over to the blocking way
@@ -698,7 +692,7 @@ static void *loop_main(void *arg)
     l->db = NULL;
     redis_async_free(l->redis);
     l->redis = NULL;
-    run_timers(l, now_mono());
+    run_timers(l, clock_mono_s());
     MHD_run(l->daemon);
     return NULL;
 }

@@ -5,6 +5,8 @@
  * second per process and callers get DB_UNAVAILABLE at once instead of waiting on connect timeouts. */
 #include "db_internal.h"
 
+#include "../core/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -30,13 +32,6 @@ struct db {
     struct db_conn *slots;
     double last_connect_fail; /* monotonic seconds */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* sqlite://var/cabanas.db: create ./var if it is missing, so `make run` works on a fresh checkout. */
 static int ensure_parent_dir(const char *path, char *err, size_t errlen)
@@ -146,7 +141,7 @@ static int conn_connect(struct db *db, struct db_conn *c)
         db->last_connect_fail = 0;
     } else {
         c->broken = 1;
-        db->last_connect_fail = now_mono();
+        db->last_connect_fail = clock_mono_s();
     }
     pthread_mutex_unlock(&db->lock);
     return rc;
@@ -172,7 +167,7 @@ int db_acquire(struct db *db, struct db_conn **out)
     pthread_mutex_unlock(&db->lock);
 
     if (c->broken) {
-        if (last_fail > 0 && now_mono() - last_fail < 1.0) {
+        if (last_fail > 0 && clock_mono_s() - last_fail < 1.0) {
             db_release(db, c);
             return DB_UNAVAILABLE;
         }
@@ -410,14 +405,14 @@ int db_ping(struct db *db, double *latency_ms)
 {
     static const char *sql = "SELECT 1";
     struct db_conn *c = NULL;
-    double t0 = now_mono();
+    double t0 = clock_mono_s();
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
     rc = db_exec(c, sql, 0, NULL, NULL);
     db_release(db, c);
     if (latency_ms)
-        *latency_ms = (now_mono() - t0) * 1000.0;
+        *latency_ms = (clock_mono_s() - t0) * 1000.0;
     return rc;
 }
 

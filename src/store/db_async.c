@@ -10,6 +10,7 @@
  * The connection is opened by db_pg_connect, with the same settings as the pool's. */
 #include "db_async.h"
 
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "db_internal.h"
 
@@ -46,13 +47,6 @@ struct db_async {
     int nstmts;
     double last_connect_attempt; /* monotonic seconds; 0: never */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void set_watch(struct db_async *a, int fd, int want_write)
 {
@@ -129,7 +123,7 @@ void db_async_free(struct db_async *a)
 
 static int connect_now(struct db_async *a)
 {
-    double now = now_mono();
+    double now = clock_mono_s();
     if (a->last_connect_attempt > 0 && now - a->last_connect_attempt < 1.0)
         return DB_UNAVAILABLE; /* one blocking attempt a second at most: the pool path answers meanwhile */
     a->last_connect_attempt = now;

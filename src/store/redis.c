@@ -1,6 +1,7 @@
 /* redis.c - hiredis connections with lazy reconnect. See redis.h. */
 #include "redis.h"
 
+#include "../core/clock.h"
 #include "../core/log.h"
 
 #include <pthread.h>
@@ -26,13 +27,6 @@ struct redis {
     int next_slot;
     int connected;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct redis *redis_open(const struct config *cfg)
 {
@@ -78,7 +72,7 @@ static redisContext *slot_context(struct redis *r, struct slot *s)
         s->ctx = NULL;
     }
     s->unread = 0;
-    double now = now_mono();
+    double now = clock_mono_s();
     if (s->last_attempt > 0 && now - s->last_attempt < 1.0)
         return NULL;
     s->last_attempt = now;
@@ -189,10 +183,10 @@ void redis_send_only(struct redis *r, int argc, const char **argv)
 int redis_ping(struct redis *r, double *latency_ms)
 {
     const char *argv[] = {"PING"};
-    double t0 = now_mono();
+    double t0 = clock_mono_s();
     redisReply *rep = redis_command_argv(r, 1, argv, NULL);
     if (latency_ms)
-        *latency_ms = (now_mono() - t0) * 1000.0;
+        *latency_ms = (clock_mono_s() - t0) * 1000.0;
     if (!rep)
         return -1;
     freeReplyObject(rep);

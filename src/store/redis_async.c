@@ -7,6 +7,7 @@
  * out first. */
 #include "redis_async.h"
 
+#include "../core/clock.h"
 #include "../core/log.h"
 
 #include <hiredis/async.h>
@@ -31,13 +32,6 @@ struct command {
     redis_async_done done;
     void *data;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void set_watch(struct redis_async *a, int fd, int want_write)
 {
@@ -127,7 +121,7 @@ void redis_async_free(struct redis_async *a)
 
 static int connect_now(struct redis_async *a)
 {
-    double now = now_mono();
+    double now = clock_mono_s();
     if (a->last_attempt > 0 && now - a->last_attempt < 1.0)
         return -1;
     a->last_attempt = now;
@@ -187,7 +181,7 @@ int redis_async_command(struct redis_async *a, int argc, const char **argv, redi
         free(c);
         return -1;
     }
-    a->sent[(a->head + a->count) % REDIS_ASYNC_MAX_IN_FLIGHT] = now_mono();
+    a->sent[(a->head + a->count) % REDIS_ASYNC_MAX_IN_FLIGHT] = clock_mono_s();
     a->count++;
     return 0;
 }
