@@ -177,10 +177,8 @@ void api_accommodation_availability(struct http_request *req, struct http_respon
     }
     dates_format(q->in, q->cin);
     dates_format(q->out, q->cout);
-    char idbuf[24], nowbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", q->id);
-    snprintf(nowbuf, sizeof nowbuf, "%lld", q->now);
-    const char *params[] = {idbuf, q->cin, q->cout, nowbuf};
+    struct availability_params p;
+    const char *const *params = store_availability_params(&p, q->id, q->cin, q->cout, q->now);
     if (http_query_async(req, store_availability_sql(q->db, 0), 4, params, availability_rows, q) == 0)
         return; /* answered by availability_rows */
     availability_blocking(q, res);
@@ -292,10 +290,12 @@ static void hold_blocking(struct hold_ask *q, struct http_response *res)
 /* The transaction's outcome (rc as store_hold_tx_result gives it), under the lock, which goes; frees q. */
 static void hold_written(struct hold_ask *q, int rc, int expired, struct http_response *res)
 {
-    /* the release, not waited for: on the loop's connection, else the blocking client's */
+    /* the release: on the loop's connection without waiting for its reply, else the blocking way (on
+     * the copy, which still holds the key: release_argv forgets it) */
     const char *argv[5];
+    struct booking_lock held = q->lock;
     if (booking_lock_release_argv(&q->lock, argv) && http_redis_send(5, argv) < 0)
-        redis_send_only(q->app->redis, 5, argv);
+        booking_lock_release(q->app->redis, &held);
     struct booking_error err;
     if (booking_hold_written(q->app, &q->prep, &q->pc, rc, expired, &q->r, &err) < 0)
         api_booking_error(res, &err);
@@ -421,10 +421,9 @@ void api_reservation_create(struct http_request *req, struct http_response *res)
         hold_ask_free(q);
         return;
     }
-    char idbuf[24], nowbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", q->prep.accommodation_id);
-    snprintf(nowbuf, sizeof nowbuf, "%lld", q->prep.now);
-    const char *params[] = {idbuf, q->prep.cin, q->prep.cout, nowbuf};
+    struct availability_params p;
+    const char *const *params =
+        store_availability_params(&p, q->prep.accommodation_id, q->prep.cin, q->prep.cout, q->prep.now);
     if (http_query_async(req, store_availability_sql(req->app->db, 1), 4, params, hold_rows, q) == 0)
         return; /* answered by hold_rows and what follows it */
     booking_hold_precheck(q->app, &q->prep, &q->pc);

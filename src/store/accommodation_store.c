@@ -117,6 +117,16 @@ const char *store_availability_sql(const struct db *db, int with_stale)
     return availability_sql(db_engine_of(db), with_stale);
 }
 
+const char *const *store_availability_params(struct availability_params *p, long long id,
+                                             const char *check_in, const char *check_out, long long now)
+{
+    p->v[0] = store_ll_param(id, p->id);
+    p->v[1] = check_in;
+    p->v[2] = check_out;
+    p->v[3] = store_ll_param(now, p->now);
+    return p->v;
+}
+
 int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale)
 {
     if (db_result_rows(r) == 0)
@@ -134,10 +144,9 @@ int store_accommodation_availability(struct db *db, long long id, const char *ch
                                      long long now, struct accommodation *acc, int *taken, int *stale)
 {
     const char *sql = availability_sql(db_engine_of(db), stale != NULL);
-    char idbuf[24], nowbuf[24];
-    const char *params[] = {store_ll_param(id, idbuf), check_in, check_out, store_ll_param(now, nowbuf)};
+    struct availability_params p;
     struct db_result *r = NULL;
-    int rc = db_exec_once(db, sql, 4, params, &r);
+    int rc = db_exec_once(db, sql, 4, store_availability_params(&p, id, check_in, check_out, now), &r);
     if (rc == DB_OK)
         rc = store_availability_read(r, acc, taken, stale);
     db_result_free(r);

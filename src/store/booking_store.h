@@ -45,6 +45,13 @@ int store_accommodation_availability(struct db *db, long long id, const char *ch
  * $3 check_out, $4 now; with_stale: also tell stale holds apart, for *stale) and the reading of its
  * result (STORE_NOT_FOUND without a row). */
 const char *store_availability_sql(const struct db *db, int with_stale);
+/* Its four parameters, formatted into p (which must outlive their use). */
+struct availability_params {
+    char id[24], now[24];
+    const char *v[4];
+};
+const char *const *store_availability_params(struct availability_params *p, long long id,
+                                             const char *check_in, const char *check_out, long long now);
 int store_availability_read(const struct db_result *r, struct accommodation *acc, int *taken, int *stale);
 
 /* --- holds and reservations --- */

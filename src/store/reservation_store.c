@@ -204,8 +204,8 @@ const char *store_hold_tx_sql(void)
     return insert_with_claim;
 }
 
-int store_hold_tx_build(struct db_conn *c, const struct hold_request *h, long long now, struct hold_tx *tx,
-                        struct reservation *out)
+/* A new code and the 16 parameters of the hold's INSERT (insert_res, insert_with_claim). */
+static void hold_params(const struct hold_request *h, long long now, struct hold_tx *tx)
 {
     booking_code_new(tx->code);
     store_ll_param(h->accommodation_id, tx->acc);
@@ -227,8 +227,21 @@ int store_hold_tx_build(struct db_conn *c, const struct hold_request *h, long lo
                        store_ll_param(h->expires_at, tx->exp),
                        tx->now};
     memcpy(tx->params, p, sizeof p);
+}
+
+/* PostgreSQL: fills *out and queues the journal rows, which travel ahead of insert_with_claim. */
+static int hold_journal_pg(struct db_conn *c, const struct hold_request *h, long long now,
+                           const struct hold_tx *tx, struct reservation *out)
+{
     fill_hold(out, h, tx->code, 0, now); /* the journal needs no id */
     return journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL, out);
+}
+
+int store_hold_tx_build(struct db_conn *c, const struct hold_request *h, long long now, struct hold_tx *tx,
+                        struct reservation *out)
+{
+    hold_params(h, now, tx);
+    return hold_journal_pg(c, h, now, tx, out);
 }
 
 int store_hold_tx_result(const struct db_result *r, int rc, struct reservation *out)
@@ -259,43 +272,23 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         "INSERT INTO stay_claims (accommodation_id, check_in, check_out, reservation_id) "
         "VALUES (CAST($1 AS bigint), $2, $3, CAST($4 AS bigint)) ON CONFLICT DO NOTHING "
         "RETURNING id";
-    char acc[24], guests[24], nights[24], total[24], pct[24], dep[24], exp[24], nowb[24];
     struct db_conn *c = NULL;
     struct db_result *r = NULL;
     *expired = 0;
     int rc = db_acquire(db, &c);
     if (rc != DB_OK)
         return rc;
-    store_ll_param(h->accommodation_id, acc);
-    store_ll_param(now, nowb);
     int pg = db_conn_engine(c) == DB_ENGINE_POSTGRES;
     for (int attempt = 0; attempt < 3; attempt++) {
-        char code[RES_CODE_LEN + 1];
-        booking_code_new(code);
+        struct hold_tx tx;
+        hold_params(h, now, &tx);
         if ((rc = db_begin(c)) != DB_OK)
             break;
         if (h->expire_stale &&
-            (rc = expire_stale_overlapping(c, acc, h->check_in, h->check_out, nowb, expired)) != DB_OK)
+            (rc = expire_stale_overlapping(c, tx.acc, h->check_in, h->check_out, tx.now, expired)) != DB_OK)
             goto rollback;
-        const char *p[] = {code,
-                           acc,
-                           h->check_in,
-                           h->check_out,
-                           store_ll_param(h->guests, guests),
-                           h->guest_name,
-                           h->guest_phone,
-                           h->guest_email,
-                           h->channel,
-                           store_ll_param(h->nights, nights),
-                           store_ll_param(h->total_cents, total),
-                           store_ll_param(h->deposit_percent, pct),
-                           store_ll_param(h->deposit_cents, dep),
-                           h->currency,
-                           store_ll_param(h->expires_at, exp),
-                           nowb};
         if (pg) {
-            struct hold_tx tx;
-            if ((rc = store_hold_tx_build(c, h, now, &tx, out)) != DB_OK)
+            if ((rc = hold_journal_pg(c, h, now, &tx, out)) != DB_OK)
                 goto rollback;
             db_result_free(r);
             r = NULL;
@@ -308,7 +301,7 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
                 continue;
             break;
         }
-        rc = db_exec(c, insert_res, 16, p, &r);
+        rc = db_exec(c, insert_res, 16, tx.params, &r);
         if (rc == DB_CONFLICT) {
             /* a code collision (50 random bits: practically never): try another code */
             db_rollback(c);
@@ -317,11 +310,11 @@ int store_hold_create(struct db *db, const struct hold_request *h, long long now
         }
         if (rc != DB_OK)
             goto rollback;
-        const char *cp[] = {acc, h->check_in, h->check_out, db_result_value(r, 0, 0)};
+        const char *cp[] = {tx.acc, h->check_in, h->check_out, db_result_value(r, 0, 0)};
         if ((rc = claim_nights(c, claim, 4, cp)) != DB_OK)
             goto rollback;
         long long id = store_col_ll(r, 0, 0);
-        fill_hold(out, h, code, id, now); /* what was just written: no read-back round trip */
+        fill_hold(out, h, tx.code, id, now); /* what was just written: no read-back round trip */
         if ((rc = journal_reservation(c, now, h->actor ? h->actor : "api", "hold_created", NULL, NULL,
                                       out)) != DB_OK)
             goto rollback;
