@@ -1,8 +1,7 @@
 /* lock.c - per-accommodation writer lock. See lock.h.
  *
  * Redis: SET lock:acc:<id> <random token> NX PX 3000, retried for up to 2 s; released with a Lua
- * compare-and-delete so a holder whose key already expired never deletes someone else's. The release is
- * sent without waiting for its reply (redis_send_only): one round trip less per hold. In-process: one
+ * compare-and-delete so a holder whose key already expired never deletes someone else's. In-process: one
  * of 64 mutexes picked by accommodation id, always taken first, so one instance sends Redis one waiter
  * per accommodation at a time. */
 #include "lock.h"
@@ -123,9 +122,9 @@ void booking_lock_release(struct redis *redis, struct booking_lock *l)
 {
     const char *argv[5];
     if (booking_lock_release_argv(l, argv) && redis) {
-        /* sent, not waited for: Redis runs it at once; its reply changes nothing here (a key that had
-         * expired is simply not deleted) and is read with this slot's next command */
-        redis_send_only(redis, 5, argv);
+        redisReply *rep = redis_command_argv(redis, 5, argv, NULL);
+        if (rep)
+            freeReplyObject(rep);
     }
     if (l->stripe >= 0) {
         pthread_mutex_unlock(&stripes[l->stripe]);

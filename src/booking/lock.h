@@ -36,7 +36,7 @@ int booking_lock_reply(struct booking_lock *l, const redisReply *reply);
 int booking_lock_release_argv(struct booking_lock *l, const char *argv[5]);
 
 /* Releases what acquire (or try) took: the Redis key only if it still holds our token
- * (compare-and-delete). The release is sent without waiting for its reply. */
+ * (compare-and-delete). */
 void booking_lock_release(struct redis *redis, struct booking_lock *l);
 
 #endif

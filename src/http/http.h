@@ -77,9 +77,9 @@ void http_response_cleanup(struct http_response *res);
  * goes on serving other connections, and when the rows arrive `done` runs on the same thread with them
  * (rc DB_OK, r borrowed until it returns) or with the error (r NULL; DB_UNAVAILABLE when the connection
  * was lost, so the continuation may retry the blocking way). The continuation either fills `res`, which
- * is then sent, or starts the next operation through `h` (a query, a transaction, a timer) and returns:
- * its own continuation answers. `data` is the handler's: `done` owns it from then on. Each start returns
- * 0 when the operation is under way, or -1 when it is not (SQLite, no connection, the queue full, the
+ * is then sent, or starts the next operation through `h` (a transaction, a Redis command, a timer) and
+ * returns: its own continuation answers. `data` is the handler's: `done` owns it from then on. Each start
+ * returns 0 when the operation is under way, or -1 when it is not (SQLite, no connection, the queue full, the
  * server stopping): its continuation will not run, and the caller answers the blocking way. `sql` must
  * have static storage. Everything runs on the handler's loop thread. */
 struct db_result;
@@ -89,8 +89,6 @@ typedef void (*http_db_done)(struct http_async *h, struct db_result *r, int rc, 
                              struct http_response *res);
 typedef void (*http_timer_fn)(struct http_async *h, void *data, struct http_response *res);
 int http_query_async(struct http_request *req, const char *sql, int n, const char *const *params,
-                     http_db_done done, void *data);
-int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params,
                      http_db_done done, void *data);
 /* A transaction (db_async_tx): statements queued with db_defer on http_async_journal()'s connection
  * (NULL when there is none), then `sql` and COMMIT; `done` gets sql's result as db_exec_commit gives it. */

@@ -2,11 +2,13 @@
  *
  * Threads: HTTP_THREADS event loops. Each runs its own libmicrohttpd daemon in external-epoll mode (all
  * daemons share the first one's listening socket, so a busy loop simply does not accept) and its own
- * asynchronous PostgreSQL connection (store/db_async.h), both in one epoll set. Most handlers answer
- * inline and block their loop while they use the database pool, as a libmicrohttpd worker thread did; a
- * handler on the hot read path may instead start http_query_async() and return: the connection is
- * suspended, and resumed with the answer when PostgreSQL's rows arrive. A loop thus never sleeps on
- * PostgreSQL for those requests, and one wake-up serves every request and every reply that is ready.
+ * asynchronous PostgreSQL connection (store/db_async.h) and, with Redis, Redis connection
+ * (store/redis_async.h), all in one epoll set, plus a list of timers. Most handlers answer inline and
+ * block their loop while they use the database pool, as a libmicrohttpd worker thread did; a handler on
+ * a hot path (availability, holds) may instead start http_query_async() and return: the connection is
+ * suspended, each continuation may start the next operation (transaction, Redis command, timer), and
+ * the last one's answer resumes it. A loop thus never sleeps on PostgreSQL or Redis for those requests,
+ * and one wake-up serves every request and every reply that is ready.
  *
  * Pitfalls of libmicrohttpd 0.9.75 this file avoids: the response is queued only on the final callback
  * (after the whole body), request state is freed only in the completion callback, a connection timeout
@@ -530,12 +532,6 @@ int http_query_async(struct http_request *req, const char *sql, int n, const cha
     if (req->answer_inline)
         return -1;
     return start_op(req->server_ctx, 0, sql, n, params, done, data);
-}
-
-int http_async_query(struct http_async *h, const char *sql, int n, const char *const *params,
-                     http_db_done done, void *data)
-{
-    return start_op((struct req_ctx *)h, 0, sql, n, params, done, data);
 }
 
 struct db_conn *http_async_journal(struct http_async *h)

@@ -364,8 +364,3 @@ void db_async_ready(struct db_async *a, int readable, int writable)
     if (a->conn.pg && (a->conn.broken || PQstatus(a->conn.pg) != CONNECTION_OK))
         lose(a); /* what is still in flight fails with DB_UNAVAILABLE: its callers go the blocking way */
 }
-
-int db_async_in_flight(const struct db_async *a)
-{
-    return a ? a->in_flight : 0;
-}

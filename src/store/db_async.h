@@ -49,7 +49,4 @@ int db_async_tx(struct db_async *a, const char *sql, int n, const char *const *p
 /* The socket is readable and/or writable: send what is pending, read what arrived, run callbacks. */
 void db_async_ready(struct db_async *a, int readable, int writable);
 
-/* Queries sent and not yet answered. */
-int db_async_in_flight(const struct db_async *a);
-
 #endif

@@ -18,7 +18,6 @@ struct slot {
     pthread_mutex_t lock;
     redisContext *ctx;
     double last_attempt;
-    int unread; /* replies of redis_send_only commands still to be read off ctx, before the next one's */
 };
 
 struct redis {
@@ -71,7 +70,6 @@ static redisContext *slot_context(struct redis *r, struct slot *s)
         redisFree(s->ctx);
         s->ctx = NULL;
     }
-    s->unread = 0;
     double now = clock_mono_s();
     if (s->last_attempt > 0 && now - s->last_attempt < 1.0)
         return NULL;
@@ -127,16 +125,7 @@ redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, con
     redisReply *rep = NULL;
     redisContext *c = slot_context(r, s);
     if (c) {
-        if (redisAppendCommandArgv(c, argc, argv, argvlen) == REDIS_OK) {
-            /* the replies of earlier send-only commands come first, usually in the same read */
-            void *reply = NULL;
-            for (; s->unread > 0 && redisGetReply(c, &reply) == REDIS_OK; s->unread--) {
-                freeReplyObject(reply);
-                reply = NULL;
-            }
-            if (s->unread == 0 && redisGetReply(c, &reply) == REDIS_OK)
-                rep = reply;
-        }
+        rep = redisCommandArgv(c, argc, argv, argvlen);
         if (!rep || c->err) {
             if (rep)
                 freeReplyObject(rep);
@@ -155,29 +144,6 @@ redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, con
     }
     pthread_mutex_unlock(&s->lock);
     return rep;
-}
-
-void redis_send_only(struct redis *r, int argc, const char **argv)
-{
-    if (!r)
-        return;
-    struct slot *s = my_slot(r);
-    pthread_mutex_lock(&s->lock);
-    redisContext *c = slot_context(r, s);
-    if (c) {
-        int done = 0;
-        int ok = redisAppendCommandArgv(c, argc, argv, NULL) == REDIS_OK;
-        while (ok && !done)
-            ok = redisBufferWrite(c, &done) == REDIS_OK;
-        if (ok) {
-            s->unread++;
-        } else {
-            redisFree(s->ctx);
-            s->ctx = NULL;
-            set_connected(r, 0);
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
 }
 
 int redis_ping(struct redis *r, double *latency_ms)

@@ -20,11 +20,6 @@ void redis_close(struct redis *r);
  * unreachable or answered an error (the error is then logged at debug level). */
 redisReply *redis_command_argv(struct redis *r, int argc, const char **argv, const size_t *argvlen);
 
-/* Sends one command and returns at once, without its reply (which the slot's next command reads and
- * drops): for a command whose answer changes nothing for the caller, such as a lock release. A failure
- * to send drops the connection, as for redis_command_argv. */
-void redis_send_only(struct redis *r, int argc, const char **argv);
-
 /* PING; 0 with the round trip in ms, or -1. */
 int redis_ping(struct redis *r, double *latency_ms);
 
