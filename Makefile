@@ -108,8 +108,16 @@ build-asan/tests/%: tests/unit/%.c build-asan/libcabanas.a
 
 unit: $(UNIT_BIN)
 
+# A driver of store/db_async.c that test_booking.py runs against the suite's PostgreSQL (not a unit test:
+# it needs the database)
+build-asan/tests/db_async_check: tests/integration/db_async_check.c build-asan/libcabanas.a
+	@mkdir -p $(dir $@)
+	@echo '  CC   $<'
+	@$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -O1 -o $@ $< build-asan/libcabanas.a $(LIBS)
+
 test: test-deps
-	$(MAKE) --no-print-directory build/cabanas build-asan/cabanas unit build-fuzz/fuzz_ical
+	$(MAKE) --no-print-directory build/cabanas build-asan/cabanas unit build-asan/tests/db_async_check \
+	    build-fuzz/fuzz_ical
 	tests/run.sh
 
 # --- fuzzing ical_feed_parse(): libFuzzer with clang, else a corpus replay + mutation driver (gcc) ---
@@ -147,10 +155,10 @@ lint: build/cabanas
 	tools/lint.sh
 
 format-check:
-	clang-format --dry-run -Werror $(shell find src tests/unit -name '*.[ch]')
+	clang-format --dry-run -Werror $(shell find src tests/unit tests/integration -name '*.[ch]')
 
 format:
-	clang-format -i $(shell find src tests/unit -name '*.[ch]')
+	clang-format -i $(shell find src tests/unit tests/integration -name '*.[ch]')
 
 bench: deps build/cabanas
 	scripts/bench.sh

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 #   gmtime localtime                     static result, not thread-safe  -> gmtime_r, localtime_r
 #   rand                                 predictable, not thread-safe    -> ids_random_bytes
 banned='sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atoll|gmtime|localtime|rand'
-dirs=(src tests/unit)
+dirs=(src tests/unit tests/integration)
 
 if hits=$(grep -rnE --include='*.c' --include='*.h' "\\b($banned)[[:space:]]*\\(" "${dirs[@]}"); then
     echo "lint: banned function calls:" >&2

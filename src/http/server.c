@@ -681,6 +681,7 @@ static void *loop_main(void *arg)
         if (l->timers)
             run_timers(l, clock_mono_s());
         MHD_run(l->daemon); /* accepts, reads, runs handlers, answers resumed connections */
+        db_async_sync(l->db);
     }
     /* stopping: no connection may stay suspended, so what is in flight fails over to the blocking way
      * and is answered, and every timer runs now (no new one is taken) */

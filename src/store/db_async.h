@@ -1,8 +1,9 @@
 /* db_async.h - one non-blocking, pipelined PostgreSQL connection for an event-loop thread.
  *
- * Each HTTP loop thread (http/server.c) owns one. A query is sent at once, without waiting: several can
- * be in flight on the connection (libpq pipeline mode), PostgreSQL answers them in order, and each
- * query's callback runs on the owning thread when its rows have arrived. Nothing here blocks except
+ * Each HTTP loop thread (http/server.c) owns one. A query is queued without waiting and sent, with the
+ * others of the same loop iteration, by db_async_sync: several can be in flight on the connection
+ * (libpq pipeline mode), PostgreSQL answers them in order, and each query's callback runs on the owning
+ * thread when its rows have arrived. Nothing here blocks except
  * (re)connecting, which happens on a query when the connection is missing, at most once a second.
  *
  * PostgreSQL only: with SQLite db_async_new returns NULL, and callers use the blocking pool (db.h). A
@@ -14,6 +15,7 @@
 #include "db.h"
 
 #define DB_ASYNC_MAX_IN_FLIGHT 256 /* queries queued on one connection; past it, callers go blocking */
+#define DB_ASYNC_BATCH_MAX 16      /* queries sharing one Sync at most */
 
 struct db_async;
 
@@ -30,7 +32,8 @@ struct db_async *db_async_new(struct db *db, db_async_watch watch, void *ctx);
 /* Fails what is in flight (callbacks run), closes the connection, frees. NULL is fine. */
 void db_async_free(struct db_async *a);
 
-/* Sends `sql` (prepared on first use, $1.. from params) and returns DB_OK: `done` will run later.
+/* Queues `sql` (prepared on first use, $1.. from params) for the next db_async_sync and returns DB_OK:
+ * `done` will run later, with DB_UNAVAILABLE when an earlier query of its batch failed (see db_async.c).
  * Anything else (no connection, the queue full, a send failure) means nothing was sent and `done` will
  * not run: the caller answers another way. `sql` must be a string with static storage (the key of the
  * prepared-statement cache); params are copied by libpq before this returns. */
@@ -45,6 +48,10 @@ int db_async_query(struct db_async *a, const char *sql, int n, const char *const
 struct db_conn *db_async_journal(struct db_async *a);
 int db_async_tx(struct db_async *a, const char *sql, int n, const char *const *params, db_async_done done,
                 void *data);
+
+/* Sends the queries queued since the last call, behind one Sync. The owner calls it once per loop
+ * iteration, after the handlers have run. */
+void db_async_sync(struct db_async *a);
 
 /* The socket is readable and/or writable: send what is pending, read what arrived, run callbacks. */
 void db_async_ready(struct db_async *a, int readable, int writable);

@@ -1164,6 +1164,23 @@ class PostgresBookingTest(BookingChecks, harness.PostgresRedisTestCase):
         out = self.pg.psql("COPY (%s) TO STDOUT WITH (FORMAT csv)" % query, db=db)
         return [[None if v == "" else v for v in row] for row in csv.reader(io.StringIO(out))]
 
+    def test_a_failing_query_spoils_no_answer_of_its_batch(self):
+        """The event loop's reads (availability, the holds' pre-check) share one Sync per loop iteration. A
+        query that fails in such a batch makes PostgreSQL skip the ones behind it: those must come back as
+        DB_UNAVAILABLE (their requests go the blocking way), the ones before it keep their rows, and the
+        connection goes on, or starts over when a skipped query carried a Parse. The HTTP API cannot make
+        one query of a batch fail on demand, so build-asan/tests/db_async_check (make test builds it) drives
+        db_async against this suite's PostgreSQL and checks every case; see its header."""
+        exe = os.path.join(harness.ROOT, "build-asan", "tests", "db_async_check")
+        self.assertTrue(os.access(exe, os.X_OK), "%s is missing: make build-asan/tests/db_async_check" % exe)
+        env = dict(os.environ, ENVIRONMENT="development", DATABASE_URL=self.new_database_url())
+        env.pop("REDIS_URL", None)
+        done = subprocess.run([exe], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        out = done.stdout.decode()
+        self.assertEqual(done.returncode, 0, out + done.stderr.decode()[-2000:])
+        self.assertEqual(out.count("ok: "), 10, out)
+        self.assertIn("0 failed", out)
+
     def test_the_claim_trigger_refuses_inconsistent_rows(self):
         """The claim-consistency trigger (0002; its second test rewritten in 0009 so that PostgreSQL does not
         plan it again on every write) still refuses both inconsistencies, written behind the server's back:
