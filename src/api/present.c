@@ -61,20 +61,35 @@ json_t *present_accommodation(const struct accommodation *a, int admin)
     return j;
 }
 
-json_t *present_quote(const struct pricing_quote *q, const char *currency)
+static void money_out(struct json_out *o, const char *key, int64_t cents)
 {
-    json_t *nightly = json_array();
+    char buf[MONEY_FORMAT_LEN];
+    money_format(cents, buf);
+    json_out_string(o, key, buf);
+}
+
+void present_quote_out(struct json_out *o, const char *key, const struct pricing_quote *q,
+                       const char *currency)
+{
+    json_out_open_object(o, key);
+    json_out_int(o, "nights", q->nights);
+    json_out_int(o, "weekend_nights", q->weekend_nights);
+    money_out(o, "total_price", q->total_cents);
+    money_out(o, "deposit_amount", q->deposit_cents);
+    json_out_int(o, "deposit_percent", q->deposit_percent);
+    json_out_string(o, "currency", currency);
+    json_out_open_array(o, "nightly");
     for (int i = 0; i < q->nights; i++) {
         char d[DATES_FORMAT_LEN];
         dates_format(q->nightly[i].date, d);
-        json_array_append_new(nightly, json_pack("{s:s, s:o, s:b}", "date", d, "price",
-                                                 present_money(q->nightly[i].price_cents), "weekend",
-                                                 q->nightly[i].weekend));
+        json_out_open_object(o, NULL);
+        json_out_string(o, "date", d);
+        money_out(o, "price", q->nightly[i].price_cents);
+        json_out_bool(o, "weekend", q->nightly[i].weekend);
+        json_out_close(o);
     }
-    return json_pack("{s:i, s:i, s:o, s:o, s:i, s:s, s:o}", "nights", q->nights, "weekend_nights",
-                     q->weekend_nights, "total_price", present_money(q->total_cents), "deposit_amount",
-                     present_money(q->deposit_cents), "deposit_percent", q->deposit_percent, "currency",
-                     currency, "nightly", nightly);
+    json_out_close(o);
+    json_out_close(o);
 }
 
 json_t *present_reservation(const struct reservation *r, long long now, int admin)

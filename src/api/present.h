@@ -6,6 +6,8 @@
 #include "domain/booking.h"
 #include "domain/pricing.h"
 
+#include "core/json_write.h"
+
 #include <jansson.h>
 
 json_t *present_money(int64_t cents);
@@ -13,7 +15,10 @@ json_t *present_money(int64_t cents);
 json_t *present_time(long long unix_seconds);
 /* admin adds inactive-only fields (active, timestamps) — the public view omits them */
 json_t *present_accommodation(const struct accommodation *a, int admin);
-json_t *present_quote(const struct pricing_quote *q, const char *currency);
+/* The quote as member `key` (NULL inside an array) of a streamed answer: {"nights","weekend_nights",
+ * "total_price","deposit_amount","deposit_percent","currency","nightly":[{"date","price","weekend"}]}. */
+void present_quote_out(struct json_out *o, const char *key, const struct pricing_quote *q,
+                       const char *currency);
 /* public: masked name/phone, no email; admin: everything */
 json_t *present_reservation(const struct reservation *r, long long now, int admin);
 json_t *present_block(const struct block *b);

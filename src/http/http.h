@@ -11,6 +11,8 @@
 #define HTTP_MAX_PARAMS 4
 #define HTTP_PARAM_MAX 128
 #define HTTP_MAX_RESPONSE_HEADERS 12
+#define HTTP_JSON_BODY_MAX                                                                                   \
+    (64 * 1024 * 1024) /* the largest JSON answer; an admin list at its limit is far below */
 #define REQUEST_ID_MAX 64
 
 struct app; /* the process context (config, storage, redis); see api/app.h */
@@ -59,6 +61,10 @@ const char *http_request_param(const struct http_request *req, const char *name)
 
 /* Sets the body to the compact serialization of `j` and steals the reference. */
 void http_response_json(struct http_response *res, int status, json_t *j);
+/* The streamed document in o's buffer as the body (the buffer is emptied); a 500 problem when
+ * json_out_end(o) fails. */
+struct json_out;
+void http_response_json_out(struct http_response *res, int status, struct json_out *o);
 /* Copies `len` bytes of `body`. */
 void http_response_body(struct http_response *res, int status, const char *content_type, const char *body,
                         size_t len);
@@ -70,6 +76,8 @@ void http_response_header(struct http_response *res, const char *name, const cha
 /* RFC 9457 problem: {"type","title","status","detail","error"} as application/problem+json. */
 void http_response_problem(struct http_response *res, int status, const char *error_code,
                            const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An empty response. Cheaper than `= {0}`: the header slots (6.7 KB) stay unwritten until used. */
+void http_response_init(struct http_response *res);
 void http_response_cleanup(struct http_response *res);
 
 /* Answering later, from the database (the event loop, see server.c). A handler on a hot path may send

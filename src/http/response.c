@@ -1,10 +1,17 @@
 /* response.c - building responses: JSON bodies, RFC 9457 problems, extra headers. */
 #include "http.h"
 
+#include "../core/buf.h"
+#include "../core/json_write.h"
+#include "../core/log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define HTTP_JSON_BODY_MAX                                                                                   \
+    (64 * 1024 * 1024) /* the largest JSON answer (an admin list at its limit is far below) */
 
 const char *http_status_title(int status)
 {
@@ -53,15 +60,37 @@ static void set_body(struct http_response *res, char *body, size_t len)
     res->body_len = len;
 }
 
-void http_response_json(struct http_response *res, int status, json_t *j)
+static void answer_text(struct http_response *res, int status, struct buf *b, int rc)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(j);
-    if (!s)
-        abort(); /* only on OOM */
+    if (rc < 0) { /* a NULL value (a failed json_pack), misuse of json_out, or an answer past the limit */
+        buf_cleanup(b);
+        log_error("http: a %d answer could not be written as JSON", status);
+        static const char failed[] =
+            "{\"type\":\"https://cabanas.dev/problems/internal_error\","
+            "\"title\":\"Internal Server Error\",\"status\":500,"
+            "\"detail\":\"The answer could not be written\",\"error\":\"internal_error\"}";
+        http_response_body(res, 500, "application/problem+json", failed, sizeof failed - 1);
+        return;
+    }
+    size_t len;
+    char *text = buf_steal(b, &len);
     res->status = status;
     res->content_type = "application/json";
-    set_body(res, s, strlen(s));
+    set_body(res, text, len);
+}
+
+void http_response_json(struct http_response *res, int status, json_t *j)
+{
+    struct buf b;
+    buf_init(&b, HTTP_JSON_BODY_MAX);
+    int rc = json_write(&b, j);
+    json_decref(j);
+    answer_text(res, status, &b, rc);
+}
+
+void http_response_json_out(struct http_response *res, int status, struct json_out *o)
+{
+    answer_text(res, status, o->b, json_out_end(o));
 }
 
 void http_response_body(struct http_response *res, int status, const char *content_type, const char *body,
@@ -111,6 +140,15 @@ void http_response_problem(struct http_response *res, int status, const char *er
                       status, "detail", http_status_title(status), "error", error_code);
     http_response_json(res, status, j);
     res->content_type = "application/problem+json";
+}
+
+void http_response_init(struct http_response *res)
+{
+    res->status = 0;
+    res->content_type = NULL;
+    res->body = NULL;
+    res->body_len = 0;
+    res->nheaders = 0;
 }
 
 void http_response_cleanup(struct http_response *res)

@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,7 +95,7 @@ struct req_ctx {
     int deferred;  /* an operation (query, transaction, timer) is out; its continuation runs next */
     int suspended; /* the connection waits for that callback */
     int ready;     /* `pending` holds the answer */
-    struct http_response pending;
+    struct http_response pending; /* last: on_request zeroes the fields before it only */
 };
 
 static __thread struct loop *current_loop; /* the loop of this thread; NULL off the loop threads */
@@ -346,9 +347,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_server *s = cls;
     struct req_ctx *ctx = *req_cls;
     if (!ctx) {
-        ctx = calloc(1, sizeof *ctx);
+        /* not calloc: `pending` is last and mostly header slots, which are written only when used */
+        ctx = malloc(sizeof *ctx);
         if (!ctx)
             return MHD_NO;
+        memset(ctx, 0, offsetof(struct req_ctx, pending));
+        http_response_init(&ctx->pending);
         clock_gettime(CLOCK_MONOTONIC, &ctx->start);
         buf_init(&ctx->body, (size_t)s->app->cfg->max_body_bytes);
         ctx->method = known_method(method);
@@ -368,7 +372,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (end != cl && n > (unsigned long long)s->app->cfg->max_body_bytes) {
                 /* Answer now, without reading the body; libmicrohttpd then closes the connection. */
                 ctx->too_big = 1;
-                struct http_response res = {0};
+                struct http_response res;
+                http_response_init(&res);
                 http_response_problem(&res, 413, "payload_too_large",
                                       "The request body is larger than %ld bytes",
                                       s->app->cfg->max_body_bytes);
@@ -393,7 +398,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (ctx->async)
         return MHD_YES; /* still waiting (not expected: the connection is suspended) */
-    struct http_response res = {0};
+    struct http_response res;
+    http_response_init(&res);
     ctx->conn = conn;
     dispatch(s, conn, ctx, url, method, &res);
     if (ctx->async) {
