@@ -121,13 +121,13 @@ test: test-deps
 	tests/run.sh
 
 # --- fuzzing ical_feed_parse(): libFuzzer with clang, else a corpus replay + mutation driver (gcc) ---
-FUZZ_SRC := tests/fuzz/fuzz_ical.c src/ical/ical_parse.c src/core/buf.c src/domain/dates.c
+FUZZ_SRC := tests/fuzz/fuzz_ical.c src/ical/ical_parse.c src/core/buf.c src/core/utf8.c src/domain/dates.c
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc $(shell pkg-config --cflags libical)
 FUZZ_LIBS = $(shell pkg-config --libs libical) -lm
 
-build-fuzz/fuzz_ical: $(FUZZ_SRC) tests/fuzz/driver.c src/ical/ical_parse.h src/core/buf.h src/domain/dates.h
+build-fuzz/fuzz_ical: $(FUZZ_SRC) tests/fuzz/driver.c src/ical/ical_parse.h src/core/buf.h src/core/utf8.h src/domain/dates.h
 	@mkdir -p $(dir $@)
 	@if command -v clang >/dev/null 2>&1; then \
 	    echo '  FUZZ $@ (libFuzzer)'; \

@@ -1,47 +1,14 @@
 /* json_write.c - compact JSON text of a jansson value. See json_write.h. */
 #include "json_write.h"
 
+#include "utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
 static int put(struct buf *b, const char *s, size_t n)
 {
     return buf_append(b, s, n) == 0 ? 0 : -1;
-}
-
-/* The length of the UTF-8 sequence at s (n > 0 bytes left), or 0 when it is not one: the rules of
- * jansson's utf8_check_* (no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], cp;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2) /* a continuation byte, or the lead of an overlong 2-byte form */
-        return 0;
-    if (c < 0xE0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c < 0xF0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c < 0xF5) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /* A JSON string: runs of bytes that need no escape are copied as they are. */

@@ -10,6 +10,7 @@
 #include "ical_parse.h"
 
 #include "core/buf.h"
+#include "core/utf8.h"
 
 #include <libical/ical.h>
 
@@ -37,39 +38,6 @@ static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
         h *= 1099511628211ULL;
     }
     return h;
-}
-
-/* Length of the UTF-8 sequence at s (n bytes available), or 0 when it is not valid UTF-8 (overlong forms,
- * surrogates and code points past U+10FFFF included). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if ((s[0] & 0xE0) == 0xC0) {
-        len = 2;
-        cp = s[0] & 0x1F;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        len = 3;
-        cp = s[0] & 0x0F;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /* 1 when s is 1..max bytes of valid UTF-8 without control characters. */
