@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_JSON_BODY_MAX                                                                                   \
-    (64 * 1024 * 1024) /* the largest JSON answer (an admin list at its limit is far below) */
-
 const char *http_status_title(int status)
 {
     switch (status) {
@@ -65,11 +62,7 @@ static void answer_text(struct http_response *res, int status, struct buf *b, in
     if (rc < 0) { /* a NULL value (a failed json_pack), misuse of json_out, or an answer past the limit */
         buf_cleanup(b);
         log_error("http: a %d answer could not be written as JSON", status);
-        static const char failed[] =
-            "{\"type\":\"https://cabanas.dev/problems/internal_error\","
-            "\"title\":\"Internal Server Error\",\"status\":500,"
-            "\"detail\":\"The answer could not be written\",\"error\":\"internal_error\"}";
-        http_response_body(res, 500, "application/problem+json", failed, sizeof failed - 1);
+        http_response_problem(res, 500, "internal_error", "The answer could not be written");
         return;
     }
     size_t len;

@@ -219,7 +219,8 @@ static int close_batch(struct db_async *a)
     if (!a->unsynced)
         return 0;
     a->unsynced = 0;
-    if (!PQpipelineSync(a->conn.pg))
+    /* the batch's last query is still queued: its results cannot come before its bytes are sent */
+    if (!a->tail || !PQpipelineSync(a->conn.pg))
         return -1;
     a->tail->synced = 1;
     return 0;
@@ -330,7 +331,8 @@ out:
     return rc;
 }
 
-/* One query's results are complete (its Sync has answered): run its callback. */
+/* One query's results are complete (its own Sync has answered, or, in a batch, its last command's
+ * results have ended): run its callback. */
 static void finish_head(struct db_async *a)
 {
     struct query *q = a->head;
